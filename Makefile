@@ -1,0 +1,39 @@
+# Safe Access. The two commands: 'make run' and 'make test'. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+
+.PHONY: help run test services stop bootstrap lint migrate seed otp shell clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+run: ## Install everything, start services, serve the app with demo data on :8000 (PORT= overrides)
+	@scripts/run.sh
+
+test: ## Install everything, start services, run every check (ruff, migrations, deploy check, compose, pytest)
+	@scripts/test.sh $(PYTEST_ARGS)
+
+bootstrap: ## Install system packages, .venv, Python deps, USWDS assets (idempotent)
+	@scripts/bootstrap.sh
+
+services: ## Start the private PostgreSQL and Redis under .local/ and write .local/env
+	@scripts/services.sh start
+
+stop: ## Stop the PostgreSQL and Redis started by 'make services'
+	@scripts/services.sh stop
+
+lint: ## ruff only
+	@.venv/bin/ruff check .
+
+migrate: services ## Apply migrations to the local database
+	@. .local/env && DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py migrate
+
+otp: ## Print the current TOTP code of a demo user: make otp USER=caseworker
+	@. .local/env && DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py demo_otp_code $(USER)
+
+shell: services ## Django shell on the local database
+	@. .local/env && DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py shell
+
+clean: stop ## Stop services and remove .local/ (database, keys, logs) and .venv/
+	rm -rf .local .venv node_modules staticfiles

@@ -1,0 +1,14 @@
+"""The Celery app. Settings come from Django settings with the CELERY_ prefix
+(config/settings/base.py): JSON only, time limits, acks_late,
+reject_on_worker_lost, prefetch 1."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = Celery("safe_access")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+app.autodiscover_tasks(["config"])

@@ -1,0 +1,261 @@
+"""Settings shared by every environment. Read through django-environ.
+
+Environment-specific modules (local, test, production) import this and override.
+Anything secret comes from the environment; production has no defaults for it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.utils.translation import gettext_lazy as _
+
+from config.keys import parse_field_keys
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+env = environ.Env()
+
+DEBUG = env.bool("DEBUG", default=False)
+DEMO_TOOLS = False  # demo-only commands (printing TOTP codes); never in production
+
+# --- Secrets and services (production overrides with required values) -------
+SECRET_KEY = env("SECRET_KEY", default="")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres:///safe_access")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = True
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+_field_keys = env("FIELD_ENCRYPTION_KEYS", default="")
+FIELD_ENCRYPTION_KEYS = parse_field_keys(_field_keys) if _field_keys else {}
+
+# --- Applications -------------------------------------------------------------
+INSTALLED_APPS = [
+    "config.apps.SafeAccessAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "crispy_forms",
+    "csp",
+    "accounts",
+    "cases",
+    "safety",
+    "screening",
+    "referrals",
+    "training",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.SessionExpiryMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "accounts.middleware.AccessRuleMiddleware",
+    "accounts.middleware.NoStoreMiddleware",
+    # Last, so it sees failures of everything above (lockout handling).
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
+                "accounts.context_processors.staff_context",
+            ],
+        },
+    },
+]
+
+# --- Authentication, MFA, lockout, sessions ------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # Axes first: it refuses authentication for a locked username before any
+    # password check, so a locked account is indistinguishable from a wrong password
+    # apart from the lockout message, which is shown for unknown usernames too.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Lockout (docs/decisions/0002-mfa-lockout-sessions.md): 5 failed password
+# attempts for a username lock that username for 30 minutes, whatever the client
+# address, whether or not the username exists.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes.W006 suggests also locking by client address. Agency offices sit behind one
+# NAT address, so a per-address lockout would let one mistyping (or one hostile)
+# user lock out a whole office; address-based rate limiting belongs at the edge
+# proxy. Per-account lockout is the requirement (decision record 0002).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
+AXES_VERBOSE = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+# Failed OTP codes per signed-in session before the session is ended and the
+# password must be entered again (django-otp's device throttling also applies).
+OTP_FAILURE_LIMIT = env.int("OTP_FAILURE_LIMIT", default=5)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Safe Access")
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=15 * 60)
+SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT_SECONDS", default=12 * 60 * 60)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_NAME = "sa_session"
+CSRF_COOKIE_NAME = "sa_csrftoken"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"
+
+LOGIN_BANNER_TEXT = env(
+    "LOGIN_BANNER_TEXT",
+    default=(
+        "This system holds confidential child support and family violence information. "
+        "Use is restricted to authorized staff for official duties and is monitored and "
+        "recorded. Unauthorized access or disclosure may result in disciplinary action "
+        "and criminal penalties."
+    ),
+)
+
+# --- Security headers ----------------------------------------------------------
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'nonce-{nonce}'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# --- Internationalisation ---------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("es", _("Español"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = env("TIME_ZONE", default="America/New_York")
+USE_TZ = True
+
+# --- Static files (USWDS from npm, served by WhiteNoise; no CDN) ----------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("uswds", BASE_DIR / "node_modules" / "@uswds" / "uswds" / "dist"),
+]
+
+# --- Forms -------------------------------------------------------------------------
+CRISPY_ALLOWED_TEMPLATE_PACKS = ("uswds",)
+CRISPY_TEMPLATE_PACK = "uswds"
+CRISPY_FAIL_SILENTLY = False
+
+# --- Cache, Celery -------------------------------------------------------------------
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "safe-access",
+    }
+}
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With acks_late, an unacknowledged task is redelivered after this many seconds; it
+# must exceed the hard time limit or a long task would run twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "worker-heartbeat": {
+        "task": "config.tasks.heartbeat",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+}
+HEARTBEAT_CACHE_KEY = "celery:heartbeat"
+
+# --- Logging: ids, never personal data -----------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "config.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s request=%(request_id)s "
+            "user=%(user_id)s %(message)s"
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "plain",
+        }
+    },
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Request and server loggers would print URLs with query strings; our URLs
+        # carry ids only, but keep them at WARNING to stay quiet and safe.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,14 @@
+"""pytest: the real PostgreSQL and Redis started by make services (.local/env)."""
+
+from .base import *  # noqa: F403
+from .base import CACHES, env
+
+DEBUG = False
+SECRET_KEY = env("SECRET_KEY", default="test-only-secret-key-not-used-anywhere-else-0123456789")
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+# Fast hashing keeps the suite quick; production uses Django's PBKDF2 default.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES["default"]["KEY_PREFIX"] = "safe-access-test"
+DEMO_TOOLS = True
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
