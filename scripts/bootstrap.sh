@@ -45,7 +45,9 @@ if [ ! -d node_modules/@uswds/uswds/dist ] || [ "$(cat "$LOCAL/stamps/npm" 2>/de
 fi
 
 # --- Translations ----------------------------------------------------------
+shopt -s nullglob
 for po in locale/*/LC_MESSAGES/django.po; do
   msgfmt --check -o "${po%.po}.mo" "$po"
 done
+shopt -u nullglob
 say "Bootstrap complete"

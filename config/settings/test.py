@@ -11,4 +11,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES["default"]["KEY_PREFIX"] = "safe-access-test"
 DEMO_TOOLS = True
 STATIC_ROOT = None
-WHITENOISE_USE_FINDERS = True
+# Static files are served by the live server's own handler in browser tests;
+# WhiteNoise scanning the USWDS tree for every test client would cost ~0.3 s each.
+WHITENOISE_USE_FINDERS = False
