@@ -80,9 +80,7 @@ def staff(*role_names: str, name: str | None = None) -> Rule:
 ANY_STAFF = staff(name="staff:any")
 DJANGO_ADMIN = Rule(
     "django-admin",
-    predicate=lambda user: user.is_active
-    and user.is_staff
-    and user.has_role(roles.ADMINISTRATOR),
+    predicate=lambda user: user.is_active and user.is_staff and user.has_role(roles.ADMINISTRATOR),
 )
 
 RULE_ATTRIBUTE = "access_rule"

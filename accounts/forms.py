@@ -30,26 +30,33 @@ class SignInForm(forms.Form):
 
 
 class OneTimeCodeForm(forms.Form):
-    code = forms.RegexField(
+    code = forms.CharField(
         label=_("One-time code"),
         help_text=_("The 6-digit code shown in your authenticator app."),
-        regex=r"^\d{6}$",
-        max_length=6,
+        # Room for the spaces or dash people copy from their app ("123 456").
+        max_length=20,
         strip=True,
         widget=forms.TextInput(
             attrs={
                 "autocomplete": "one-time-code",
                 "inputmode": "numeric",
-                "pattern": r"\d{6}",
                 "class": "usa-input--small",
             }
         ),
         error_messages={
             "required": _("Enter the 6-digit code from your authenticator app."),
-            "invalid": _("Enter the code as 6 digits, with no spaces."),
-            "max_length": _("Enter the code as 6 digits, with no spaces."),
+            "invalid": _("Enter the 6-digit code, using numbers only."),
+            "max_length": _("Enter the 6-digit code, using numbers only."),
         },
     )
+
+    def clean_code(self):
+        code = "".join(self.cleaned_data["code"].split()).replace("-", "")
+        if not (len(code) == 6 and code.isascii() and code.isdigit()):
+            raise forms.ValidationError(
+                self.fields["code"].error_messages["invalid"], code="invalid"
+            )
+        return code
 
     def __init__(self, *args, submit_label=None, **kwargs):
         super().__init__(*args, **kwargs)

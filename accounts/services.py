@@ -55,13 +55,22 @@ def totp_secret_base32(device: TOTPDevice) -> str:
 
 
 def staff_create(
-    *, username: str, password: str, role: str, first_name: str = "", last_name: str = "",
-    email: str = "", is_staff: bool = False,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    is_staff: bool = False,
 ) -> User:
     if role not in roles.ALL_ROLES:
         raise ValueError(f"unknown role {role!r}")
     user = User(
-        username=username, first_name=first_name, last_name=last_name, email=email,
+        username=username,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
         is_staff=is_staff,
     )
     user.set_password(password)

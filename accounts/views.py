@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
@@ -52,11 +53,15 @@ def _wrong_credentials_message() -> str:
 
 
 def _locked_message() -> str:
-    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    return _(
+    minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
+    return ngettext(
+        "Too many failed sign-in attempts. For your security, sign-in for this username "
+        "is paused for %(minutes)d minute. If you need help sooner, contact your "
+        "supervisor or the help desk.",
         "Too many failed sign-in attempts. For your security, sign-in for this username "
         "is paused for %(minutes)d minutes. If you need help sooner, contact your "
-        "supervisor or the help desk."
+        "supervisor or the help desk.",
+        minutes,
     ) % {"minutes": minutes}
 
 
@@ -123,8 +128,10 @@ def _too_many_codes(request):
     logout(request)
     messages.error(
         request,
-        _("Too many incorrect codes. For your security you have been signed out. "
-          "Sign in again to continue."),
+        _(
+            "Too many incorrect codes. For your security, you have been signed out. "
+            "Sign in again to continue."
+        ),
     )
     return redirect("accounts:login")
 
@@ -148,14 +155,18 @@ def one_time_code(request):
         if not allowed:
             form.add_error(
                 "code",
-                _("Too many incorrect codes in a row. Wait a minute, then enter the "
-                  "current code from your authenticator app."),
+                _(
+                    "Too many incorrect codes in a row. Wait a minute, then enter the "
+                    "current code from your authenticator app."
+                ),
             )
         else:
             form.add_error(
                 "code",
-                _("That code is not valid or has already been used. Enter the current "
-                  "code from your authenticator app."),
+                _(
+                    "That code is not valid or has already been used. Enter the current "
+                    "code from your authenticator app."
+                ),
             )
     return render(request, "accounts/otp.html", {"form": form, "next": _next_url(request)})
 
@@ -176,7 +187,7 @@ def enrol(request):
         device = services.totp_device_start_enrolment(user=request.user)
     except PermissionError:
         return redirect("accounts:otp")
-    form = OneTimeCodeForm(data=request.POST or None, submit_label=_("Finish set-up"))
+    form = OneTimeCodeForm(data=request.POST or None, submit_label=_("Finish setup"))
     if request.method == "POST" and form.is_valid():
         if services.totp_device_confirm(
             user=request.user, device=device, code=form.cleaned_data["code"]
@@ -189,8 +200,10 @@ def enrol(request):
             return _too_many_codes(request)
         form.add_error(
             "code",
-            _("That code does not match the set-up key. Check the time on your phone "
-              "is correct and enter the current code."),
+            _(
+                "That code does not match the setup key. Check that the time on your "
+                "phone is correct, then enter the current code."
+            ),
         )
     secret = services.totp_secret_base32(device)
     return render(

@@ -27,7 +27,9 @@ def _database_ok() -> bool:
 
 def _redis_ok() -> bool:
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+        )
         return bool(client.ping())
     except Exception:
         log.warning("health: redis unreachable")

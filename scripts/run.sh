@@ -35,9 +35,10 @@ pids+=($!)
 cat <<MSG
 
   Safe Access is starting on http://127.0.0.1:$PORT/
-  Sign in as one of the demo staff printed above (for example 'caseworker'), then
-  enter the six-digit code from an authenticator app holding that account's TOTP
-  secret, or print the current code with:   make otp USER=caseworker
+  Sign in as one of the demo staff listed above (for example 'caseworker') with the
+  demo password, then enter the six-digit code from an authenticator app holding
+  that account's TOTP secret, or print the current code in another terminal with:
+      make otp USER=caseworker
   Press Ctrl-C to stop.
 
 MSG

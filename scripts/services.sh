@@ -101,7 +101,6 @@ export DATABASE_URL=postgres://$DB_USER@127.0.0.1:$PG_PORT/$DB_NAME
 export REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 export SECRET_KEY=$(cat "$LOCAL/keys/secret_key")
 export FIELD_ENCRYPTION_KEYS=$(cat "$LOCAL/keys/field_keys")
-export NOTICE_OUTBOX_DIR=$LOCAL/outbox
 ENV
   say "Services up: PostgreSQL 127.0.0.1:$PG_PORT, Redis 127.0.0.1:$REDIS_PORT (settings in .local/env)"
 }

@@ -6,8 +6,8 @@ cd "$ROOT"
 
 # Stop the services afterwards only if this run started them.
 started_here=0
-if ! "$ROOT/scripts/services.sh" status | grep -q 'postgresql: running' \
-   || ! "$ROOT/scripts/services.sh" status | grep -q 'redis: running'; then
+status=$("$ROOT/scripts/services.sh" status)
+if [[ "$status" != *"postgresql: running"* || "$status" != *"redis: running"* ]]; then
   started_here=1
 fi
 "$ROOT/scripts/services.sh" start
@@ -16,8 +16,9 @@ if [ "$started_here" = 1 ] && [ "${KEEP_SERVICES:-0}" != 1 ]; then
 fi
 load_env
 
-say "ruff"
+say "ruff (lint, including the security rules, and formatting)"
 "$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
 
 say "makemigrations --check"
 DJANGO_SETTINGS_MODULE=config.settings.test "$PY" manage.py makemigrations --check --dry-run

@@ -80,3 +80,12 @@ def unverified_client(caseworker):
 @pytest.fixture(autouse=True)
 def _english(settings):
     settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Each test starts with an empty (test-only) Redis cache."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

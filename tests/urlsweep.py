@@ -7,7 +7,13 @@ from dataclasses import dataclass
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-CONVERTER_SAMPLES = {"int": "1", "str": "1", "slug": "sample", "uuid": "00000000-0000-0000-0000-000000000001", "path": "sample"}
+CONVERTER_SAMPLES = {
+    "int": "1",
+    "str": "1",
+    "slug": "sample",
+    "uuid": "00000000-0000-0000-0000-000000000001",
+    "path": "sample",
+}
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,7 @@ class Route:
 def _concrete(pattern: str) -> str:
     """Turn a route or regex fragment into a concrete sample path."""
     text = pattern.lstrip("^").rstrip("$")
+
     # (?P<name>alt1|alt2) -> alt1 ; (?P<name>...) -> 1
     def group(m):
         body = m.group(2)
@@ -52,7 +59,9 @@ def all_routes() -> list[Route]:
             elif isinstance(item, URLPattern):
                 name = item.name or str(item.pattern)
                 full = f"{namespace}:{name}" if namespace else name
-                routes.append(Route("/" + prefix + _concrete(str(item.pattern)), full, item.callback))
+                routes.append(
+                    Route("/" + prefix + _concrete(str(item.pattern)), full, item.callback)
+                )
 
     walk(get_resolver().url_patterns, "", "")
     return routes

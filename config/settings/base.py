@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp import constants as csp
 from django.utils.translation import gettext_lazy as _
 
 from config.keys import parse_field_keys
@@ -148,33 +149,29 @@ CSRF_COOKIE_NAME = "sa_csrftoken"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 
-LOGIN_BANNER_TEXT = env(
-    "LOGIN_BANNER_TEXT",
-    default=(
-        "This system holds confidential child support and family violence information. "
-        "Use is restricted to authorized staff for official duties and is monitored and "
-        "recorded. Unauthorized access or disclosure may result in disciplinary action "
-        "and criminal penalties."
-    ),
-)
+# The system-use notice on the sign-in page. Empty: the standard wording below,
+# translated (accounts/context_processors.py). A state's own legal text replaces it.
+LOGIN_BANNER_TEXT = env("LOGIN_BANNER_TEXT", default="")
 
 # --- Security headers ----------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Scripts and styles come only from our own static files; an inline <script> needs
+# the per-request nonce ({{ request.csp_nonce }}). No inline styles at all.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
-        "default-src": ["'self'"],
-        "script-src": ["'self'", "'nonce-{nonce}'"],
-        "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
-        "font-src": ["'self'"],
-        "connect-src": ["'self'"],
-        "form-action": ["'self'"],
-        "frame-ancestors": ["'none'"],
-        "base-uri": ["'none'"],
-        "object-src": ["'none'"],
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF],
+        "img-src": [csp.SELF, "data:"],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+        "base-uri": [csp.NONE],
+        "object-src": [csp.NONE],
     }
 }
 
@@ -189,9 +186,12 @@ USE_TZ = True
 # --- Static files (USWDS from npm, served by WhiteNoise; no CDN) ----------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+USWDS_DIST = BASE_DIR / "node_modules" / "@uswds" / "uswds" / "dist"
+# Only the built USWDS assets (the CSS refers to ../img and ../fonts), not its
+# Sass sources and components: a third of the files to collect and serve.
 STATICFILES_DIRS = [
     BASE_DIR / "static",
-    ("uswds", BASE_DIR / "node_modules" / "@uswds" / "uswds" / "dist"),
+    *((f"uswds/{part}", USWDS_DIST / part) for part in ("css", "js", "img", "fonts")),
 ]
 
 # --- Forms -------------------------------------------------------------------------

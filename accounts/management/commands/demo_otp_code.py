@@ -23,4 +23,6 @@ class Command(BaseCommand):
             raise CommandError(f"No demo account {username!r} with an authenticator device.")
         totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
         remaining = device.step - int(time.time() - device.t0) % device.step
-        self.stdout.write(f"{totp.token():0{device.digits}d}  (valid for about {remaining} more seconds)")
+        self.stdout.write(
+            f"{totp.token():0{device.digits}d}  (valid for about {remaining} more seconds)"
+        )

@@ -15,7 +15,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--if-empty", action="store_true",
+            "--if-empty",
+            action="store_true",
             help="Do nothing when the database already has staff accounts.",
         )
 
@@ -23,7 +24,16 @@ class Command(BaseCommand):
         if not getattr(settings, "DEMO_TOOLS", False):
             raise CommandError("Demo data is disabled in these settings (DEMO_TOOLS is off).")
         if if_empty and User.objects.exists():
-            self.stdout.write("Staff accounts exist already; demo data not loaded.")
+            demo = list(
+                User.objects.filter(username__in=[row[0] for row in DEMO_STAFF])
+                .order_by("username")
+                .values_list("username", flat=True)
+            )
+            self.stdout.write("Staff accounts exist already; demo data not loaded again.")
+            if demo:
+                self.stdout.write(f"  demo accounts: {', '.join(demo)}")
+                self.stdout.write(f"  password for every demo account: {DEMO_PASSWORD}")
+                self.stdout.write("  current code for one of them: make otp USER=<username>")
             return
         with transaction.atomic():
             rows = []
@@ -31,15 +41,21 @@ class Command(BaseCommand):
                 if User.objects.filter(username=username).exists():
                     raise CommandError(f"User {username!r} exists; refusing to overwrite it.")
                 user = services.staff_create(
-                    username=username, password=DEMO_PASSWORD, role=role,
-                    first_name=first, last_name=last,
-                    email=f"{username}@demo.invalid", is_staff=is_staff,
+                    username=username,
+                    password=DEMO_PASSWORD,
+                    role=role,
+                    first_name=first,
+                    last_name=last,
+                    email=f"{username}@demo.invalid",
+                    is_staff=is_staff,
                 )
                 device = services.totp_device_register(user=user)
                 rows.append((username, role, services.totp_secret_base32(device)))
         self.stdout.write(self.style.SUCCESS("Demo staff created (synthetic):"))
         self.stdout.write(f"  password for every demo account: {DEMO_PASSWORD}")
-        self.stdout.write(f"  {'username':<12} {'role':<14} TOTP secret (add to an authenticator app)")
+        self.stdout.write(
+            f"  {'username':<12} {'role':<14} TOTP secret (add to an authenticator app)"
+        )
         for username, role, secret in rows:
             self.stdout.write(f"  {username:<12} {role:<14} {secret}")
         self.stdout.write("  Current code without an app: make otp USER=<username>")

@@ -1,0 +1,150 @@
+"""Headless Chromium signs in through the real pages, and axe-core finds no
+accessibility violations on any page it passes (sign-in, code, set-up, home,
+caseload), in English and in Spanish, with and without form errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import Page, expect, sync_playwright
+
+from accounts import roles
+from tests.conftest import totp_code
+from tests.factories import TEST_PASSWORD, UserFactory
+
+# Transactional: the live server thread must see the rows each test creates.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+# The machine's network is closed: keep Chromium from phoning home at start.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+axe = Axe()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, locale="en-US")
+    page = context.new_page()
+    page.console_errors = []
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    page.on(
+        "response",
+        lambda r: r.status >= 400 and page.console_errors.append(f"{r.status} {r.url}"),
+    )
+    yield page
+    context.close()
+
+
+def assert_accessible(page: Page, label: str):
+    results = axe.run(page)
+    assert results.violations_count == 0, f"{label}:\n{results.generate_report()}"
+    # A blocked script or style (CSP) shows up as a console error.
+    assert page.console_errors == [], f"{label}: {page.console_errors}"
+
+
+def sign_in_with_password(page: Page, username: str, password: str = TEST_PASSWORD):
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+def test_caseworker_signs_in_with_password_and_code(page: Page):
+    worker = UserFactory(username="browser-cw", first_name="Robin", role=roles.CASEWORKER)
+    device = TOTPDevice.objects.get(user=worker)
+
+    page.goto("/cases/")
+    expect(page).to_have_url("/accounts/sign-in/?next=%2Fcases%2F")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to Safe Access")
+    assert_accessible(page, "sign-in")
+
+    # Keyboard: the first Tab lands on the skip link.
+    page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_text("Skip to main content")
+
+    sign_in_with_password(page, worker.username, "wrong-password-1")
+    expect(page.get_by_text("The username or password is not correct.")).to_be_visible()
+    assert_accessible(page, "sign-in with error")
+
+    sign_in_with_password(page, worker.username)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enter your one-time code")
+    assert_accessible(page, "one-time code")
+
+    page.get_by_label("One-time code").fill("12")
+    page.get_by_role("button", name="Verify", exact=True).click()
+    expect(page.get_by_text("Enter the 6-digit code, using numbers only.")).to_be_visible()
+    assert_accessible(page, "one-time code with error")
+
+    page.get_by_label("One-time code").fill(totp_code(device))
+    page.get_by_role("button", name="Verify", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/cases/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("My caseload")
+    expect(page.locator("#caseload-empty")).to_have_text("No cases are assigned to you yet.")
+    assert_accessible(page, "caseload")
+
+    page.get_by_role("link", name="Home").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Robin")
+    assert_accessible(page, "home")
+
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    expect(page.get_by_text("You have signed out.")).to_be_visible()
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to Safe Access")
+
+
+def test_first_sign_in_sets_up_an_authenticator(page: Page):
+    newcomer = UserFactory(username="browser-new", role=roles.SUPERVISOR, device=False)
+    page.goto("/accounts/sign-in/")
+    sign_in_with_password(page, newcomer.username)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Set up two-step sign-in")
+    expect(page.get_by_role("img", name="QR code")).to_be_visible()
+    assert_accessible(page, "set-up")
+
+    device = TOTPDevice.objects.get(user=newcomer, confirmed=False)
+    page.get_by_label("One-time code").fill(totp_code(device))
+    page.get_by_role("button", name="Finish setup", exact=True).click()
+    expect(page.get_by_text("Two-step sign-in is set up for your account.")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Test")
+    assert_accessible(page, "home after set-up")
+
+
+def test_spanish_pages_are_translated_and_accessible(page: Page):
+    worker = UserFactory(username="browser-es", role=roles.CASEWORKER)
+    page.goto("/accounts/sign-in/")
+    page.get_by_label("Language").select_option("es")
+    page.get_by_role("button", name="Change language", exact=True).click()
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Iniciar sesión en Safe Access")
+    assert_accessible(page, "sign-in (es)")
+
+    page.get_by_label("Nombre de usuario").fill(worker.username)
+    page.get_by_label("Contraseña").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Iniciar sesión", exact=True).click()
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    assert_accessible(page, "one-time code (es)")
+    page.get_by_label("Código de un solo uso").fill(totp_code(TOTPDevice.objects.get(user=worker)))
+    page.get_by_role("button", name="Verificar", exact=True).click()
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    assert_accessible(page, "home (es)")

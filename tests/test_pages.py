@@ -1,0 +1,140 @@
+"""Persona tests for every page: works for the roles it is for; any other member of
+staff gets 404; anonymous is sent to sign in; a password-only session is sent to
+the code page; a wrong method is 405; CSRF is enforced on POST.
+
+Every URL outside the admin must be listed in PAGES or in NOT_A_PAGE, so a new view
+cannot land without its persona tests.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts import roles
+from tests.conftest import password_only_client, verified_client
+from tests.factories import UserFactory
+from tests.urlsweep import all_routes
+
+pytestmark = pytest.mark.django_db
+
+STAFF = {
+    "caseworker": roles.CASEWORKER,
+    "supervisor": roles.SUPERVISOR,
+    "administrator": roles.ADMINISTRATOR,
+    "auditor": roles.AUDITOR,
+    "no-role": None,
+}
+
+# url name -> (allowed method, personas it is for, text the page must show)
+PAGES = {
+    "home": ("get", {"caseworker", "supervisor", "administrator", "auditor"}, "Welcome"),
+    "cases:caseload": ("get", {"caseworker", "supervisor"}, "caseload"),
+}
+# Public or second-factor pages, tested in test_sign_in.py / test_health.py / test_i18n.py.
+NOT_A_PAGE = {
+    "accounts:login",
+    "accounts:otp",
+    "accounts:enrol",
+    "accounts:logout",
+    "healthz",
+    "set_language",
+}
+
+CASES = [(name, persona) for name in PAGES for persona in STAFF]
+
+
+def _persona(name: str):
+    role = STAFF[name]
+    return UserFactory(
+        username=f"persona-{name}", role=role, is_staff=(role == roles.ADMINISTRATOR)
+    )
+
+
+def test_every_view_outside_the_admin_is_listed():
+    names = {r.name for r in all_routes() if not r.name.startswith("admin:")}
+    assert names - set(PAGES) - NOT_A_PAGE == set()
+
+
+@pytest.mark.parametrize(("name", "persona"), CASES, ids=[f"{n}-{p}" for n, p in CASES])
+def test_page_answers_its_personas_and_hides_from_others(name, persona):
+    method, allowed, text = PAGES[name]
+    client = verified_client(_persona(persona))
+    response = getattr(client, method)(reverse(name))
+    if persona in allowed:
+        assert response.status_code == 200
+        assert text.lower() in response.content.decode().lower()
+    else:
+        assert response.status_code == 404
+        assert "Page not found" in response.content.decode()
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_anonymous_is_sent_to_sign_in_with_next(name):
+    url = reverse(name)
+    response = Client().get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login") + "?next=")
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_unverified_is_sent_to_the_code_page(name):
+    _, allowed, _ = PAGES[name]
+    client = password_only_client(_persona(sorted(allowed)[0]))
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:otp") + "?next=")
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_wrong_method_is_405(name):
+    method, allowed, _ = PAGES[name]
+    client = verified_client(_persona(sorted(allowed)[0]))
+    wrong = "post" if method == "get" else "get"
+    assert getattr(client, wrong)(reverse(name)).status_code == 405
+    assert client.put(reverse(name)).status_code == 405
+    assert client.delete(reverse(name)).status_code == 405
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_csrf_is_enforced(name):
+    _, allowed, _ = PAGES[name]
+    client = verified_client(_persona(sorted(allowed)[0]), Client(enforce_csrf_checks=True))
+    response = client.post(reverse(name))
+    assert response.status_code == 403
+    assert "This form has expired" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url_name", ["accounts:login", "accounts:otp", "accounts:logout", "set_language"]
+)
+def test_csrf_is_enforced_on_the_sign_in_forms(url_name, caseworker):
+    client = password_only_client(caseworker, Client(enforce_csrf_checks=True))
+    response = client.post(reverse(url_name), {"username": "x", "password": "y", "code": "123456"})
+    assert response.status_code == 403
+    assert "This form has expired" in response.content.decode()
+    # The session was not ended by a forged sign-out.
+    assert client.session.get("_auth_user_id") == str(caseworker.pk)
+
+
+def test_security_headers_on_a_signed_in_page(caseworker_client):
+    response = caseworker_client.get(reverse("home"))
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";", 1)[0]
+    assert response["X-Request-ID"]
+
+
+def test_error_pages_show_no_technical_detail(caseworker_client):
+    response = caseworker_client.get("/no/such/page/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "Page not found" in html
+    assert "Traceback" not in html
