@@ -2,7 +2,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-LOCAL="$ROOT/.local"
+# SAFE_ACCESS_LOCAL moves the whole private state (used by the scripts' own test).
+LOCAL="${SAFE_ACCESS_LOCAL:-$ROOT/.local}"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 PG_BIN="/usr/lib/postgresql/15/bin"

@@ -138,3 +138,25 @@ def test_error_pages_show_no_technical_detail(caseworker_client):
     html = response.content.decode()
     assert "Page not found" in html
     assert "Traceback" not in html
+
+
+@pytest.mark.parametrize(
+    ("persona", "is_staff", "expected"),
+    [
+        ("administrator", True, 200),
+        ("administrator", False, 404),  # the role alone is not enough
+        ("caseworker", True, 404),  # nor is the is_staff flag alone
+        ("supervisor", False, 404),
+        ("auditor", False, 404),
+    ],
+)
+def test_django_admin_is_for_verified_administrators_only(persona, is_staff, expected):
+    user = UserFactory(username=f"adm-{persona}-{is_staff}", role=STAFF[persona], is_staff=is_staff)
+    response = verified_client(user).get("/admin/")
+    assert response.status_code == expected
+    if expected == 200:
+        assert "Safe Access administration" in response.content.decode()
+    # A password-only administrator is sent to the code page, not the admin's own login.
+    response = password_only_client(user).get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:otp"))
