@@ -22,7 +22,10 @@ def _services(local: Path, action: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["bash", str(SCRIPT), action],
         env={**os.environ, "SAFE_ACCESS_LOCAL": str(local)},
-        capture_output=True, text=True, timeout=180, check=False,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
 
 
