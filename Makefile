@@ -29,8 +29,9 @@ lint: ## ruff only
 migrate: services ## Apply migrations to the local database
 	@. .local/env && DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py migrate
 
-otp: ## Print the current TOTP code of a demo user: make otp USER=caseworker
-	@. .local/env && DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py demo_otp_code $(USER)
+otp: ## Print the current TOTP code of a demo account: make otp ACCOUNT=caseworker
+	@test -n "$(ACCOUNT)" || { echo "Say which demo account: make otp ACCOUNT=caseworker" >&2; exit 2; }
+	@. .local/env && DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py demo_otp_code "$(ACCOUNT)"
 
 shell: services ## Django shell on the local database
 	@. .local/env && DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py shell

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 from base64 import b32encode
 from binascii import unhexlify
@@ -22,8 +23,14 @@ def totp_device_confirmed(*, user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
 
 
-def totp_device_start_enrolment(*, user: User) -> TOTPDevice:
-    """Return the user's pending (unconfirmed) device, creating one if needed.
+def totp_device_start_enrolment(*, user: User, pending_id: int | None) -> TOTPDevice:
+    """The pending (unconfirmed) device for this set-up, with a key only this
+    session has seen.
+
+    ``pending_id`` is the device this session started (kept in the session). Any
+    other pending device of the user is deleted and a new one made with a fresh
+    key, so a key someone else saw on the set-up page (say, whoever knew the first
+    password) is never the one the owner confirms.
 
     Only a user with no confirmed device may enrol; replacing a device is an
     administrator's action (delete it in the admin), so a stolen password alone
@@ -31,9 +38,15 @@ def totp_device_start_enrolment(*, user: User) -> TOTPDevice:
     """
     if totp_device_confirmed(user=user) is not None:
         raise PermissionError("user already has a confirmed device")
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+    with transaction.atomic():
+        # Lock the user's row: two first visits at once make one device, not two.
+        User.objects.select_for_update().get(pk=user.pk)
+        pending = TOTPDevice.objects.filter(user=user, confirmed=False)
+        device = pending.filter(pk=pending_id).first() if pending_id else None
+        if device is None:
+            pending.delete()
+            device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+            log.info("TOTP enrolment started for user %s (device %s)", user.pk, device.pk)
     return device
 
 
@@ -48,6 +61,36 @@ def totp_device_confirm(*, user: User, device: TOTPDevice, code: str) -> bool:
         TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     log.info("TOTP device %s confirmed for user %s", device.pk, user.pk)
     return True
+
+
+class CodeCheck(enum.Enum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    THROTTLED = "throttled"  # too many wrong codes in a row for the device
+
+
+def totp_code_check(*, user: User, code: str) -> tuple[CodeCheck, TOTPDevice | None]:
+    """Check a sign-in code against the user's confirmed device.
+
+    The device row is locked for the check, so two attempts at once cannot both
+    use one code (django-otp records the last code used on the row) and a failed
+    attempt cannot write back a stale "last used" value.
+    """
+    with transaction.atomic():
+        device = (
+            TOTPDevice.objects.select_for_update()
+            .filter(user=user, confirmed=True)
+            .order_by("id")
+            .first()
+        )
+        if device is None:
+            return CodeCheck.REJECTED, None
+        allowed, _ = device.verify_is_allowed()
+        if not allowed:
+            return CodeCheck.THROTTLED, device
+        if device.verify_token(code):
+            return CodeCheck.ACCEPTED, device
+    return CodeCheck.REJECTED, device
 
 
 def totp_secret_base32(device: TOTPDevice) -> str:

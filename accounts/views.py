@@ -32,6 +32,7 @@ from accounts.middleware import SESSION_EXPIRED_FLAG
 log = logging.getLogger(__name__)
 
 OTP_FAILURES = "sa_otp_failures"
+ENROLMENT_DEVICE = "sa_enrolment_device"
 
 
 def _next_url(request) -> str:
@@ -121,6 +122,7 @@ def _otp_succeeded(request, device):
     # A new session id once the second factor is passed, as after the password.
     request.session.cycle_key()
     request.session.pop(OTP_FAILURES, None)
+    request.session.pop(ENROLMENT_DEVICE, None)
     log.info("second factor passed for user %s", request.user.pk)
 
 
@@ -146,13 +148,13 @@ def one_time_code(request):
         return redirect(_with_next(reverse("accounts:enrol"), _next_url(request)))
     form = OneTimeCodeForm(data=request.POST or None)
     if request.method == "POST" and form.is_valid():
-        allowed, throttle = device.verify_is_allowed()
-        if allowed and device.verify_token(form.cleaned_data["code"]):
+        result, device = services.totp_code_check(user=request.user, code=form.cleaned_data["code"])
+        if result is services.CodeCheck.ACCEPTED:
             _otp_succeeded(request, device)
             return redirect(_next_url(request))
         if _otp_failed(request):
             return _too_many_codes(request)
-        if not allowed:
+        if result is services.CodeCheck.THROTTLED:
             form.add_error(
                 "code",
                 _(
@@ -184,9 +186,21 @@ def enrol(request):
     if request.user.is_verified():
         return redirect(_next_url(request))
     try:
-        device = services.totp_device_start_enrolment(user=request.user)
+        device = services.totp_device_start_enrolment(
+            user=request.user, pending_id=request.session.get(ENROLMENT_DEVICE)
+        )
     except PermissionError:
         return redirect("accounts:otp")
+    if request.method == "POST" and request.session.get(ENROLMENT_DEVICE) != device.pk:
+        # The key this session showed is gone (set-up restarted elsewhere): show
+        # the new key rather than check a code against a key the user never saw.
+        request.session[ENROLMENT_DEVICE] = device.pk
+        messages.warning(
+            request,
+            _("Setup was restarted. Add the new key below to your app, then enter its code."),
+        )
+        return redirect(_with_next(reverse("accounts:enrol"), _next_url(request)))
+    request.session[ENROLMENT_DEVICE] = device.pk
     form = OneTimeCodeForm(data=request.POST or None, submit_label=_("Finish setup"))
     if request.method == "POST" and form.is_valid():
         if services.totp_device_confirm(

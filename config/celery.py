@@ -6,7 +6,9 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# Production unless told otherwise: demo tools and DEBUG are never on by accident.
+# make run / make test / the Makefile set config.settings.local or .test.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("safe_access")
 app.config_from_object("django.conf:settings", namespace="CELERY")

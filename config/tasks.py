@@ -1,4 +1,5 @@
 import time
+from importlib import import_module
 
 from celery import shared_task
 from celery.signals import beat_init
@@ -10,6 +11,12 @@ from django.core.cache import cache
 def heartbeat() -> None:
     """Records that beat and a worker are alive; /healthz reports its age."""
     cache.set(settings.HEARTBEAT_CACHE_KEY, time.time(), timeout=None)
+
+
+@shared_task(name="config.tasks.clear_expired_sessions", ignore_result=True)
+def clear_expired_sessions() -> None:
+    """Deletes expired sessions (rows holding user and device ids) every night."""
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
 
 
 @beat_init.connect

@@ -38,7 +38,7 @@ cat <<MSG
   Sign in as one of the demo staff listed above (for example 'caseworker') with the
   demo password, then enter the six-digit code from an authenticator app holding
   that account's TOTP secret, or print the current code in another terminal with:
-      make otp USER=caseworker
+      make otp ACCOUNT=caseworker
   Press Ctrl-C to stop.
 
 MSG

@@ -152,7 +152,7 @@ def test_make_run_serves_the_site_and_the_demo_caseworker_signs_in(tmp_path):
         )
         assert "/accounts/sign-in/code/" in url, page[:2000]
         code = subprocess.run(
-            ["make", "-s", "otp", "USER=caseworker"],
+            ["make", "-s", "otp", "ACCOUNT=caseworker"],
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -64,3 +64,22 @@ def test_a_real_worker_runs_the_heartbeat_through_redis():
     assert beat is not None and beat >= sent - 1
     response = Client().get("/healthz")
     assert json.loads(response.content)["worker_heartbeat_age_seconds"] <= 25
+
+
+def test_nightly_task_deletes_expired_sessions_only():
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from config.celery import app as celery
+    from config.tasks import clear_expired_sessions
+
+    now = timezone.now()
+    Session.objects.create(session_key="a" * 32, session_data="", expire_date=now - timedelta(1))
+    Session.objects.create(session_key="b" * 32, session_data="", expire_date=now + timedelta(1))
+    clear_expired_sessions()
+    assert list(Session.objects.values_list("session_key", flat=True)) == ["b" * 32]
+    assert (
+        celery.conf.beat_schedule["clear-expired-sessions"]["task"] == clear_expired_sessions.name
+    )

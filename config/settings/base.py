@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp import constants as csp
 from django.utils.translation import gettext_lazy as _
 
@@ -136,6 +137,9 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = False
 # password must be entered again (django-otp's device throttling also applies).
 OTP_FAILURE_LIMIT = env.int("OTP_FAILURE_LIMIT", default=5)
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Safe Access")
+# The admin never shows a device's secret key or QR code: an administrator who
+# could read them could sign in as anyone.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=15 * 60)
@@ -228,6 +232,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "config.tasks.heartbeat",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    "clear-expired-sessions": {
+        "task": "config.tasks.clear_expired_sessions",
+        "schedule": crontab(hour=3, minute=17),
     },
 }
 HEARTBEAT_CACHE_KEY = "celery:heartbeat"

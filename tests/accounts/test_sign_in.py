@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import roles
+from accounts import roles, services
 from tests.conftest import totp_code
 from tests.factories import TEST_PASSWORD, UserFactory
 
@@ -280,3 +280,45 @@ def test_a_verified_user_visiting_sign_in_goes_home(worker):
     response = client.get(LOGIN)
     assert response.status_code == 302
     assert response["Location"] == HOME
+
+
+def test_a_key_seen_in_another_session_is_never_the_one_confirmed():
+    """Whoever knew the first password and opened set-up must not keep a copy of
+    the key the owner ends up using."""
+    newcomer = UserFactory(username="cw-fresh", role=roles.CASEWORKER, device=False)
+    intruder, owner = Client(), Client()
+    _password(intruder, newcomer.username)
+    seen = intruder.get(ENROL).context["secret_groups"]
+    intruder_device = TOTPDevice.objects.get(user=newcomer, confirmed=False)
+
+    _password(owner, newcomer.username)
+    shown = owner.get(ENROL).context["secret_groups"]
+    assert shown != seen
+    assert not TOTPDevice.objects.filter(pk=intruder_device.pk).exists()
+
+    # The intruder's copied key no longer works, and their session is told to start over.
+    response = intruder.post(ENROL, {"code": totp_code(intruder_device)})
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(user=newcomer, confirmed=True).exists()
+
+    owner_device = TOTPDevice.objects.get(user=newcomer, confirmed=False)
+    response = owner.post(ENROL, {"code": totp_code(owner_device)})
+    # The intruder's retry above restarted set-up again, so the owner is shown a
+    # new key too, never asked to confirm one someone else has seen.
+    if response.status_code == 302 and response["Location"].startswith(ENROL):
+        owner_device = TOTPDevice.objects.get(user=newcomer, confirmed=False)
+        response = owner.post(ENROL, {"code": totp_code(owner_device)})
+    assert response.status_code == 302
+    confirmed = TOTPDevice.objects.get(user=newcomer, confirmed=True)
+    assert services.totp_secret_base32(confirmed) not in "".join(seen)
+
+
+def test_a_code_posted_to_set_up_before_seeing_a_key_is_not_checked():
+    newcomer = UserFactory(username="cw-blind", role=roles.CASEWORKER, device=False)
+    client = Client()
+    _password(client, newcomer.username)
+    response = client.post(ENROL, {"code": "123456"})
+    assert response.status_code == 302
+    assert response["Location"] == ENROL
+    assert "Setup was restarted" in client.get(ENROL).content.decode()
+    assert not TOTPDevice.objects.filter(user=newcomer, confirmed=True).exists()

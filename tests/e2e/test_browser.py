@@ -86,6 +86,9 @@ def test_caseworker_signs_in_with_password_and_code(page: Page):
 
     sign_in_with_password(page, worker.username, "wrong-password-1")
     expect(page.get_by_text("The username or password is not correct.")).to_be_visible()
+    # The error is announced and focused, and the title says there is one.
+    expect(page).to_have_title(re.compile(r"^Error: Sign in"))
+    expect(page.locator(":focus")).to_have_id("form-errors")
     assert_accessible(page, "sign-in with error")
 
     sign_in_with_password(page, worker.username)
@@ -95,6 +98,7 @@ def test_caseworker_signs_in_with_password_and_code(page: Page):
     page.get_by_label("One-time code").fill("12")
     page.get_by_role("button", name="Verify", exact=True).click()
     expect(page.get_by_text("Enter the 6-digit code, using numbers only.")).to_be_visible()
+    expect(page.locator(":focus")).to_have_id("id_code")
     assert_accessible(page, "one-time code with error")
 
     page.get_by_label("One-time code").fill(totp_code(device))
@@ -137,6 +141,7 @@ def test_spanish_pages_are_translated_and_accessible(page: Page):
     page.get_by_role("button", name="Change language", exact=True).click()
     expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page.get_by_role("heading", level=1)).to_have_text("Iniciar sesión en Safe Access")
+    expect(page.locator("abbr.usa-hint--required").first).to_have_attribute("title", "obligatorio")
     assert_accessible(page, "sign-in (es)")
 
     page.get_by_label("Nombre de usuario").fill(worker.username)

@@ -33,7 +33,7 @@ class Command(BaseCommand):
             if demo:
                 self.stdout.write(f"  demo accounts: {', '.join(demo)}")
                 self.stdout.write(f"  password for every demo account: {DEMO_PASSWORD}")
-                self.stdout.write("  current code for one of them: make otp USER=<username>")
+                self.stdout.write("  current code for one of them: make otp ACCOUNT=<username>")
             return
         with transaction.atomic():
             rows = []
@@ -58,4 +58,4 @@ class Command(BaseCommand):
         )
         for username, role, secret in rows:
             self.stdout.write(f"  {username:<12} {role:<14} {secret}")
-        self.stdout.write("  Current code without an app: make otp USER=<username>")
+        self.stdout.write("  Current code without an app: make otp ACCOUNT=<username>")

@@ -1,0 +1,93 @@
+"""The Django admin for administrators: staff accounts and roles, lost
+authenticators and lockouts; never a device's secret, never superuser powers."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import roles, services
+from tests.conftest import verified_client
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    return verified_client(admin_user)
+
+
+def test_administrator_manages_staff_accounts(admin_client, caseworker):
+    assert admin_client.get("/admin/").status_code == 200
+    listing = admin_client.get("/admin/accounts/user/")
+    assert listing.status_code == 200
+    assert caseworker.username in listing.content.decode()
+    page = admin_client.get(f"/admin/accounts/user/{caseworker.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="is_superuser"' not in html
+    assert 'name="user_permissions"' not in html
+    # Only the four roles are offered.
+    offered = page.context["adminform"].form.fields["groups"].queryset
+    assert set(offered.values_list("name", flat=True)) == set(roles.ALL_ROLES)
+
+
+def test_administrator_can_give_a_role(admin_client, no_role_user):
+    page = admin_client.get(f"/admin/accounts/user/{no_role_user.pk}/change/")
+    form = page.context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and k != "groups"}
+    data.update(
+        username=no_role_user.username,
+        is_active="on",
+        groups=[Group.objects.get(name=roles.SUPERVISOR).pk],
+        date_joined_0=no_role_user.date_joined.strftime("%Y-%m-%d"),
+        date_joined_1=no_role_user.date_joined.strftime("%H:%M:%S"),
+    )
+    data.pop("password", None)
+    data.pop("last_login", None)
+    data.pop("date_joined", None)
+    response = admin_client.post(f"/admin/accounts/user/{no_role_user.pk}/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    no_role_user.refresh_from_db()
+    assert no_role_user.has_role(roles.SUPERVISOR)
+
+
+def test_administrator_cannot_change_their_own_access(admin_client, admin_user):
+    page = admin_client.get(f"/admin/accounts/user/{admin_user.pk}/change/")
+    form_fields = page.context["adminform"].form.fields
+    for name in ("is_active", "is_staff", "groups"):
+        assert name not in form_fields
+
+
+def test_accounts_are_never_deleted_from_the_admin(admin_client, caseworker):
+    response = admin_client.post(f"/admin/accounts/user/{caseworker.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert type(caseworker).objects.filter(pk=caseworker.pk).exists()
+
+
+def test_a_device_key_is_never_shown_but_a_lost_device_can_be_removed(admin_client, caseworker):
+    device = TOTPDevice.objects.get(user=caseworker)
+    secret = services.totp_secret_base32(device)
+    listing = admin_client.get("/admin/otp_totp/totpdevice/")
+    assert listing.status_code == 200
+    page = admin_client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert device.key not in html and secret not in html
+    assert admin_client.get(f"/admin/otp_totp/totpdevice/{device.pk}/config/").status_code == 403
+    response = admin_client.post(f"/admin/otp_totp/totpdevice/{device.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(pk=device.pk).exists()
+
+
+def test_administrator_can_clear_a_lockout(admin_client):
+    assert admin_client.get("/admin/axes/accessattempt/").status_code == 200
+
+
+def test_createsuperuser_style_account_without_a_role_reaches_nothing():
+    boss = UserFactory(username="root-like", is_staff=True, is_superuser=True)
+    client = verified_client(boss)
+    assert client.get("/").status_code == 404
+    assert client.get("/admin/").status_code == 404
