@@ -3,9 +3,9 @@
 # system packages (only the missing ones), the virtualenv at .venv with the pinned
 # Python dependencies, the USWDS assets from npm, and compiled translations.
 # Every step is skipped when its inputs have not changed since the last run.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-mkdir -p "$LOCAL/stamps"
 
 # --- System packages -------------------------------------------------------
 need=()
@@ -16,12 +16,17 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v msgfmt >/dev/null 2>&1 || need+=(gettext)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
-command -v python3.11 >/dev/null 2>&1 || need+=(python3.11 python3.11-venv)
+if ! command -v python3.11 >/dev/null 2>&1; then
+  need+=(python3.11 python3.11-venv)
+elif [ ! -x "$PY" ] && ! python3.11 -c 'import ensurepip' >/dev/null 2>&1; then
+  # Debian ships ensurepip (which 'python3.11 -m venv' needs) in python3.11-venv.
+  need+=(python3.11-venv)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   say "Installing system packages: ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  as_root apt-get update -qq
-  as_root apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # Passed through env: sudo resets the environment, so an export would be lost.
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 # --- Python virtualenv -----------------------------------------------------
@@ -29,19 +34,23 @@ if [ ! -x "$PY" ]; then
   say "Creating virtualenv at .venv"
   python3.11 -m venv "$VENV"
 fi
+# The stamps live inside what they describe, so a deleted .venv or node_modules
+# is always reinstalled.
+pip_stamp="$VENV/.safe-access-deps"
 deps_hash=$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$LOCAL/stamps/pip" 2>/dev/null)" != "$deps_hash" ]; then
+if [ "$(cat "$pip_stamp" 2>/dev/null)" != "$deps_hash" ]; then
   say "Installing Python dependencies (pinned by requirements.lock)"
   "$PY" -m pip install -q --disable-pip-version-check -c requirements.lock -e ".[dev]"
-  echo "$deps_hash" > "$LOCAL/stamps/pip"
+  echo "$deps_hash" > "$pip_stamp"
 fi
 
 # --- USWDS from npm --------------------------------------------------------
+npm_stamp=node_modules/.safe-access-deps
 npm_hash=$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)
-if [ ! -d node_modules/@uswds/uswds/dist ] || [ "$(cat "$LOCAL/stamps/npm" 2>/dev/null)" != "$npm_hash" ]; then
+if [ ! -d node_modules/@uswds/uswds/dist ] || [ "$(cat "$npm_stamp" 2>/dev/null)" != "$npm_hash" ]; then
   say "Installing USWDS static assets from npm"
   npm ci --no-audit --no-fund --loglevel=error
-  echo "$npm_hash" > "$LOCAL/stamps/npm"
+  echo "$npm_hash" > "$npm_stamp"
 fi
 
 # --- Translations ----------------------------------------------------------

@@ -4,6 +4,11 @@
 #   scripts/services.sh start   # idempotent: running services are left alone
 #   scripts/services.sh stop    # stops exactly the processes started from .local/
 #   scripts/services.sh status
+# Authentication: the PostgreSQL superuser is reached only through the Unix socket
+# in .local/pg/run (a folder only the user running PostgreSQL may enter); over TCP
+# every role needs its password (scram-sha-256). Redis requires a password too.
+# Both passwords are generated once into .local/keys/ and written into .local/env.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -13,8 +18,11 @@ PGLOG="$LOCAL/pg/postgres.log"
 RDIR="$LOCAL/redis"
 RPID="$RDIR/redis.pid"
 PORTS="$LOCAL/ports"
+KEYS="$LOCAL/keys"
 DB_NAME=safe_access
 DB_USER=safe_access
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
 
 free_port() {
   python3 - "$@" <<'PY'
@@ -22,6 +30,8 @@ import socket, sys
 # Prefer the port used last time, so URLs stay stable across restarts.
 for p in [int(a) for a in sys.argv[1:] if a] + [0]:
     s = socket.socket()
+    # As the servers do: a port left in TIME_WAIT by the last run is free again.
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind(("127.0.0.1", p))
     except OSError:
@@ -30,50 +40,146 @@ for p in [int(a) for a in sys.argv[1:] if a] + [0]:
 PY
 }
 
-pg_running() { [ -f "$PGDATA/postmaster.pid" ] && as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; }
-redis_running() { [ -f "$RPID" ] && kill -0 "$(cat "$RPID")" 2>/dev/null; }
+# ours NAME DIR PID: PID is a live process called NAME whose working directory is
+# DIR, i.e. a server started there by this script (the postmaster and redis-server
+# both chdir into their data folder), not an unrelated process that happens to
+# have the pid written in a stale pid file (after a reboot, say).
+ours() {
+  local name=$1 dir=$2 pid=${3:-} want
+  [[ "$pid" =~ ^[1-9][0-9]*$ ]] || return 1
+  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ] || return 1
+  want=$(cd "$dir" 2>/dev/null && pwd -P) || return 1
+  [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" = "$want" ]
+}
+# wait_gone PID TENTHS: waits up to TENTHS tenths of a second for PID to exit
+# (a zombie has exited: only its parent, often init, has yet to collect it).
+wait_gone() {
+  local stat
+  for _ in $(seq "$2"); do
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ] || return 0
+    sleep 0.1
+  done
+  return 1
+}
+pg_pid() { head -n 1 "$PGDATA/postmaster.pid" 2>/dev/null || true; }
+redis_pid() { cat "$RPID" 2>/dev/null || true; }
+pg_running() { ours postgres "$PGDATA" "$(pg_pid)"; }
+redis_running() { ours redis-server "$RDIR" "$(redis_pid)"; }
+
+# Superuser SQL, always through the Unix socket (TCP would need a password).
+psql_su() { PGOPTIONS="-c client_min_messages=warning" as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGSOCK" -p "$PG_PORT" -U postgres "$@"; }
+# redis-cli on our port with our password; REDISCLI_AUTH keeps it off the command
+# line (and out of ps). Errors (refused connection, failed AUTH) are silenced:
+# callers look at the answer.
+rcli() { REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -h 127.0.0.1 -p "${REDIS_PORT:-0}" "$@" 2>/dev/null; }
+# The pid of the Redis server that answers on our port with our password.
+redis_answering_pid() { rcli INFO server | tr -d '\r' | sed -n 's/^process_id://p' || true; }
+# True when the server on our port answers without a password (a Redis started
+# before passwords were required).
+redis_open() { [ "$(redis-cli -h 127.0.0.1 -p "${REDIS_PORT:-0}" PING 2>/dev/null || true)" = PONG ]; }
 
 # Generated once per checkout and kept: secrets never live in git.
+new_secret() { # FILE PYTHON-EXPRESSION
+  [ -s "$KEYS/$1" ] && return 0
+  (umask 077 && python3 -c "import base64, os, secrets; print($2)" >"$KEYS/$1.tmp" && mv "$KEYS/$1.tmp" "$KEYS/$1")
+}
 ensure_secrets() {
-  mkdir -p "$LOCAL/keys"; chmod 700 "$LOCAL/keys"
-  if [ ! -s "$LOCAL/keys/secret_key" ]; then
-    python3 -c 'import secrets; print(secrets.token_urlsafe(50))' > "$LOCAL/keys/secret_key"
-  fi
-  if [ ! -s "$LOCAL/keys/field_keys" ]; then
-    python3 -c 'import base64, os, secrets; print("k%s:%s" % (secrets.token_hex(4), base64.urlsafe_b64encode(os.urandom(32)).decode()))' \
-      > "$LOCAL/keys/field_keys"
-  fi
-  chmod 600 "$LOCAL/keys/"*
+  mkdir -p "$KEYS"; chmod 700 "$KEYS"
+  new_secret secret_key 'secrets.token_urlsafe(50)'
+  new_secret field_keys '"k%s:%s" % (secrets.token_hex(4), base64.urlsafe_b64encode(os.urandom(32)).decode())'
+  # URL-safe alphabet (A-Z a-z 0-9 - _): they go into DATABASE_URL and REDIS_URL as they are.
+  new_secret db_password 'secrets.token_urlsafe(32)'
+  new_secret redis_password 'secrets.token_urlsafe(32)'
+  chmod 600 "$KEYS/"*
+}
+
+check_local() {
+  # pg_ctl hands -D and -o to a shell (-o inside our single quotes below), and a
+  # Unix socket path is limited to 107 bytes.
+  case "$LOCAL" in
+    *[\'\"\$\`\\]* | *$'\n'*) die "the folder $LOCAL contains a quote, \$, \` or backslash, which pg_ctl cannot pass on: use another folder (SAFE_ACCESS_LOCAL=...)" ;;
+  esac
+  [ $((${#PGSOCK} + 16)) -le 107 ] \
+    || die "the path $PGSOCK is too long for a Unix socket (at most 91 characters): set SAFE_ACCESS_LOCAL to a shorter folder"
+  mkdir -p "$LOCAL" "$RDIR" "$PGSOCK"
+  is_root || return 0
+  # As root, PostgreSQL runs as the postgres user, who must be able to enter every
+  # folder on the way to .local/ (execute permission).
+  id postgres >/dev/null 2>&1 || die "the postgres system user is missing: run scripts/bootstrap.sh"
+  runuser -u postgres -- test -x "$LOCAL" && return 0
+  local p="" part parts
+  IFS=/ read -ra parts <<<"${LOCAL#/}"
+  for part in "${parts[@]}"; do
+    p="$p/$part"
+    runuser -u postgres -- test -x "$p" || break
+  done
+  die "PostgreSQL runs as the postgres user, who cannot reach $LOCAL: the folder $p is not traversable by other users (no execute permission for others). Run 'chmod o+x $p' (and on any other such folder on the way), or set SAFE_ACCESS_LOCAL to a folder whose parents are traversable, e.g. d=\$(mktemp -d /tmp/sa-XXXX); chmod 755 \$d"
+}
+
+# pg_hba.conf is ours and rewritten whenever it differs (clusters made when it
+# said 'trust' for TCP are upgraded). Returns 0 when it changed.
+PG_HBA='# Written by scripts/services.sh on every start: edits here are overwritten.
+# The superuser is reached only through the Unix socket, whose folder (pg/run) is
+# mode 0700 and owned by the user that runs PostgreSQL. TCP needs a password.
+# TYPE  DATABASE  USER  ADDRESS       METHOD
+local   all       all                 trust
+host    all       all   127.0.0.1/32  scram-sha-256
+host    all       all   ::1/128       scram-sha-256'
+write_pg_hba() {
+  [ "$(cat "$PGDATA/pg_hba.conf" 2>/dev/null)" != "$PG_HBA" ] || return 1
+  printf '%s\n' "$PG_HBA" >"$PGDATA/pg_hba.conf.new"
+  chmod 600 "$PGDATA/pg_hba.conf.new"
+  if is_root; then chown postgres:postgres "$PGDATA/pg_hba.conf.new"; fi
+  mv "$PGDATA/pg_hba.conf.new" "$PGDATA/pg_hba.conf"
 }
 
 start() {
-  [ -x "$PG_BIN/initdb" ] && command -v redis-server >/dev/null 2>&1 \
-    || "$ROOT/scripts/bootstrap.sh"
-  mkdir -p "$LOCAL" "$RDIR" "$PGSOCK"
-  # shellcheck disable=SC1090
-  [ -f "$PORTS" ] && . "$PORTS"
+  if [ ! -x "$PG_BIN/initdb" ] || ! command -v redis-server >/dev/null 2>&1; then
+    "$ROOT/scripts/bootstrap.sh"
+  fi
+  check_local
+  # shellcheck source=/dev/null
+  if [ -f "$PORTS" ]; then . "$PORTS"; fi
   ensure_secrets
+  DB_PASSWORD=$(cat "$KEYS/db_password")
+  REDIS_PASSWORD=$(cat "$KEYS/redis_password")
 
   # --- PostgreSQL ---
-  if [ "$(id -u)" -eq 0 ]; then chown -R postgres:postgres "$LOCAL/pg"; fi
+  if is_root; then chown -R postgres:postgres "$LOCAL/pg"; fi
+  chmod 700 "$PGSOCK"
   if [ ! -f "$PGDATA/PG_VERSION" ]; then
-    say "Creating a private PostgreSQL 15 cluster in .local/pg"
-    as_pg "$PG_BIN/initdb" -D "$PGDATA" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
+    say "Creating a private PostgreSQL 15 cluster in $PGDATA"
+    as_pg "$PG_BIN/initdb" -D "$PGDATA" --auth-local=trust --auth-host=scram-sha-256 \
+      -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
+  hba_changed=0
+  if write_pg_hba; then hba_changed=1; fi
   if pg_running; then
     PG_PORT=$(sed -n 4p "$PGDATA/postmaster.pid")
+    if [ "$hba_changed" = 1 ]; then
+      say "PostgreSQL: TCP connections now need a password (pg_hba.conf rewritten); reloading it"
+      as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" reload >/dev/null
+    fi
   else
     PG_PORT=$(free_port "${PG_PORT:-}")
     say "Starting PostgreSQL on 127.0.0.1:$PG_PORT"
     as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGLOG" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PGSOCK -c fsync=on" start >/dev/null
+      -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k '$PGSOCK' -c unix_socket_permissions=0700 -c fsync=on" \
+      start >/dev/null || die "PostgreSQL did not start (see $PGLOG)"
   fi
-  psql_su() { as_pg psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@"; }
   # The application role owns its database and may create test databases, but is
   # not a superuser (later issues revoke privileges from it on the audit table).
-  psql_su -d postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname='$DB_USER'" | grep -q 1 \
+  [ "$(psql_su -d postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER'")" = 1 ] \
     || psql_su -d postgres -c "CREATE ROLE $DB_USER LOGIN CREATEDB"
-  psql_su -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$DB_NAME'" | grep -q 1 \
+  # Its password is set on every start (harmless when unchanged). It travels in
+  # psql's environment (\getenv) and is quoted by psql (:'var'), never on a command line.
+  printf '%s\n' '\getenv db_password SAFE_ACCESS_DB_PASSWORD' \
+    "SET password_encryption = 'scram-sha-256';" \
+    "ALTER ROLE $DB_USER PASSWORD :'db_password';" \
+    | SAFE_ACCESS_DB_PASSWORD="$DB_PASSWORD" psql_su -d postgres
+  [ "$(psql_su -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")" = 1 ] \
     || psql_su -d postgres -c "CREATE DATABASE $DB_NAME OWNER $DB_USER"
   # Extensions are created by the superuser in template1, so test databases have them too.
   for db in template1 "$DB_NAME"; do
@@ -81,42 +187,70 @@ start() {
   done
 
   # --- Redis ---
-  if redis_running; then
-    REDIS_PORT=$(redis-cli -h 127.0.0.1 -p "${REDIS_PORT:-0}" CONFIG GET port 2>/dev/null | sed -n 2p || true)
-    [ -n "$REDIS_PORT" ] || die "Redis pid $(cat "$RPID") is running but does not answer on the recorded port"
+  if redis_running && [ "$(redis_answering_pid)" = "$(redis_pid)" ] && ! redis_open; then
+    : # ours, answering on the recorded port, with our password only
   else
+    if redis_running; then
+      say "Redis (pid $(redis_pid)) on port ${REDIS_PORT:-?} does not require the password in $KEYS/redis_password (started before passwords were required?): restarting it with the password"
+      stop_redis
+    fi
     REDIS_PORT=$(free_port "${REDIS_PORT:-}")
     say "Starting Redis on 127.0.0.1:$REDIS_PORT"
-    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --pidfile "$RPID" \
-      --dir "$RDIR" --logfile "$RDIR/redis.log" --save "" --appendonly no >/dev/null
-    for _ in $(seq 50); do redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
-    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null || die "Redis did not start (see .local/redis/redis.log)"
+    rm -f "$RPID" # stale: it names no Redis of ours
+    # The password reaches redis-server on stdin ('-'), not on its command line.
+    printf 'requirepass %s\n' "$REDIS_PASSWORD" \
+      | redis-server - --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --pidfile "$RPID" \
+        --dir "$RDIR" --logfile "$RDIR/redis.log" --save "" --appendonly no >/dev/null
+    for _ in $(seq 50); do [ "$(rcli PING)" = PONG ] && break; sleep 0.1; done
+    [ "$(rcli PING)" = PONG ] || die "Redis did not start (see $RDIR/redis.log)"
   fi
 
-  printf 'PG_PORT=%s\nREDIS_PORT=%s\n' "$PG_PORT" "$REDIS_PORT" > "$PORTS"
+  printf 'PG_PORT=%s\nREDIS_PORT=%s\n' "$PG_PORT" "$REDIS_PORT" >"$PORTS"
   umask 077
-  cat > "$LOCAL/env" <<ENV
+  # Written aside and renamed, so a concurrent '. .local/env' never reads half a file.
+  cat >"$LOCAL/env.new" <<ENV
 # Written by 'make services'. Source it: . .local/env
-export DATABASE_URL=postgres://$DB_USER@127.0.0.1:$PG_PORT/$DB_NAME
-export REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
-export SECRET_KEY=$(cat "$LOCAL/keys/secret_key")
-export FIELD_ENCRYPTION_KEYS=$(cat "$LOCAL/keys/field_keys")
+export DATABASE_URL=postgres://$DB_USER:$DB_PASSWORD@127.0.0.1:$PG_PORT/$DB_NAME
+export REDIS_URL=redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0
+export SECRET_KEY=$(cat "$KEYS/secret_key")
+export FIELD_ENCRYPTION_KEYS=$(cat "$KEYS/field_keys")
 ENV
-  say "Services up: PostgreSQL 127.0.0.1:$PG_PORT, Redis 127.0.0.1:$REDIS_PORT (settings in .local/env)"
+  mv "$LOCAL/env.new" "$LOCAL/env"
+  say "Services up: PostgreSQL 127.0.0.1:$PG_PORT, Redis 127.0.0.1:$REDIS_PORT (settings in $LOCAL/env)"
+}
+
+# Stops the Redis server named by redis.pid, which the caller has verified is ours:
+# 'SHUTDOWN NOSAVE' when it answers on our port, else SIGTERM to that pid.
+stop_redis() {
+  local pid
+  pid=$(redis_pid)
+  if [ "$(redis_answering_pid)" = "$pid" ]; then rcli SHUTDOWN NOSAVE >/dev/null || true; fi
+  if ! wait_gone "$pid" 30 && ours redis-server "$RDIR" "$pid"; then
+    kill "$pid"
+    wait_gone "$pid" 50 || true
+  fi
+  ! ours redis-server "$RDIR" "$pid" || die "Redis (pid $pid) did not stop"
+  rm -f "$RPID"
 }
 
 stop() {
-  # shellcheck disable=SC1090
-  [ -f "$PORTS" ] && . "$PORTS"
+  # shellcheck source=/dev/null
+  if [ -f "$PORTS" ]; then . "$PORTS"; fi
+  REDIS_PASSWORD=$(cat "$KEYS/redis_password" 2>/dev/null || true)
   if pg_running; then
     say "Stopping PostgreSQL"
+    pid=$(pg_pid)
     as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+    # pg_ctl returns once postmaster.pid is gone, a moment before the process is.
+    wait_gone "$pid" 50 || true
+  elif [ -n "$(pg_pid)" ]; then
+    say "PostgreSQL is not running (pid $(pg_pid) in its stale postmaster.pid is not it: left alone)"
   fi
   if redis_running; then
     say "Stopping Redis"
-    pid=$(cat "$RPID"); kill "$pid"
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    rm -f "$RPID"
+    stop_redis
+  elif [ -n "$(redis_pid)" ]; then
+    say "Redis is not running (pid $(redis_pid) in its stale redis.pid is not it: left alone)"
   fi
 }
 
