@@ -1,0 +1,380 @@
+"""The case record every other part hangs on.
+
+People carry names and dates of birth in the clear (searchable, trigram-indexed);
+everything that locates a person (addresses, phones, emails, employers) and the
+SSN is sealed at the field level (safety/protected.py) and shown masked until a
+member of staff reveals it for a stated reason (cases/services.py records it).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from safety.protected import ProtectedField
+
+
+def ssn_digits(value: str) -> str:
+    return "".join(ch for ch in value if ch.isdigit())
+
+
+class Office(models.Model):
+    """A county child support office."""
+
+    code = models.CharField(_("office code"), max_length=12, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    county = models.CharField(_("county"), max_length=80)
+
+    class Meta:
+        ordering = ["county", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.county})"
+
+
+class Unit(models.Model):
+    """A team of caseworkers under one supervisor; a supervisor sees the unit's cases."""
+
+    name = models.CharField(_("name"), max_length=120)
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="units")
+    supervisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="supervised_units",
+    )
+
+    class Meta:
+        ordering = ["office", "name"]
+        constraints = [models.UniqueConstraint(fields=["office", "name"], name="unit_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", _("English")
+    SPANISH = "es", _("Spanish")
+
+
+class Person(models.Model):
+    """Anyone on a case: parents, children, caretakers. Never a user of the system."""
+
+    # A UUID known before the first save: sealed values bind the row id in.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    first_name = models.CharField(_("first name"), max_length=100)
+    middle_name = models.CharField(_("middle name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100)
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    ssn = ProtectedField(_("SSN"), blind_index="ssn_index", normalize=ssn_digits)
+    # Keyed blind index for exact SSN lookup without decrypting (never the SSN).
+    # NULL, not "", when there is no SSN: "" would look like an index value.
+    ssn_index = models.CharField(  # noqa: DJ001
+        max_length=80, null=True, blank=True, editable=False
+    )
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=5, choices=Language.choices, default=Language.ENGLISH
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        indexes = [
+            GinIndex(fields=["last_name"], opclasses=["gin_trgm_ops"], name="person_last_trgm"),
+            GinIndex(fields=["first_name"], opclasses=["gin_trgm_ops"], name="person_first_trgm"),
+            models.Index(fields=["date_of_birth"], name="person_dob"),
+            models.Index(fields=["ssn_index"], name="person_ssn_index"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.middle_name, self.last_name) if p)
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    PAUSED = "paused", _("Paused at the custodial parent's request")
+    CLOSED = "closed", _("Closed")
+
+
+PROGRAMS = {
+    "program_tanf": _("TANF"),
+    "program_medicaid": _("Medicaid"),
+    "program_snap": _("SNAP"),
+    "program_iv_e": _("IV-E foster care"),
+    "program_non_assistance": _("Non-assistance"),
+}
+
+
+class Case(models.Model):
+    number = models.CharField(_("case number"), max_length=20, unique=True)
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="cases")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="cases")
+    caseworker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+        verbose_name=_("caseworker"),
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=CaseStatus.choices, default=CaseStatus.OPEN
+    )
+    program_tanf = models.BooleanField(_("TANF"), default=False)
+    program_medicaid = models.BooleanField(_("Medicaid"), default=False)
+    program_snap = models.BooleanField(_("SNAP"), default=False)
+    program_iv_e = models.BooleanField(_("IV-E foster care"), default=False)
+    program_non_assistance = models.BooleanField(_("Non-assistance"), default=False)
+    opened_on = models.DateField(_("opened on"))
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["number"]
+        indexes = [
+            models.Index(fields=["caseworker", "status", "number"], name="case_worker_status"),
+            models.Index(fields=["unit", "status", "number"], name="case_unit_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closed_on__isnull=True) | Q(closed_on__gte=models.F("opened_on")),
+                name="case_closed_after_opened",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def program_labels(self) -> list[str]:
+        return [str(label) for attr, label in PROGRAMS.items() if getattr(self, attr)]
+
+
+class ParticipantRole(models.TextChoices):
+    CUSTODIAL_PARENT = "custodial_parent", _("Custodial parent")
+    NONCUSTODIAL_PARENT = "noncustodial_parent", _("Noncustodial parent")
+    CHILD = "child", _("Child")
+    CARETAKER = "caretaker", _("Caretaker")
+    ALLEGED_FATHER = "alleged_father", _("Alleged father")
+
+
+# Who can be the custodial party a case needs.
+CUSTODIAL_ROLES = (ParticipantRole.CUSTODIAL_PARENT, ParticipantRole.CARETAKER)
+
+
+class Participant(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="participants")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="participations")
+    role = models.CharField(_("role"), max_length=24, choices=ParticipantRole.choices)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "role", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "person", "role"], name="participant_once_per_role"
+            ),
+        ]
+        indexes = [models.Index(fields=["person", "case"], name="participant_person")]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} on {self.case_id}"
+
+
+class ContactKind(models.TextChoices):
+    MAILING = "mailing", _("Mailing address")
+    RESIDENTIAL = "residential", _("Residential address")
+    EMPLOYER = "employer", _("Employer")
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("Email")
+
+
+ADDRESS_KINDS = (ContactKind.MAILING, ContactKind.RESIDENTIAL, ContactKind.EMPLOYER)
+
+
+class ContactSource(models.TextChoices):
+    SELF_REPORTED = "self", _("The person")
+    OTHER_PARENT = "other_parent", _("The other parent")
+    EMPLOYER = "employer", _("Employer report")
+    NEW_HIRE = "new_hire", _("New hire directory")
+    COURT = "court", _("Court record")
+    OTHER_AGENCY = "agency", _("Another agency")
+
+
+class ContactPoint(models.Model):
+    """An address, phone, email or employer of a person, sealed, with validity dates."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="contact_points")
+    kind = models.CharField(_("kind"), max_length=12, choices=ContactKind.choices)
+    value = ProtectedField(_("value"))
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=16, choices=ContactSource.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["person", "kind", "-valid_from"]
+        indexes = [models.Index(fields=["person", "kind"], name="contact_person_kind")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="contact_valid_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of person {self.person_id}"
+
+
+class Frequency(models.TextChoices):
+    WEEKLY = "weekly", _("Weekly")
+    BIWEEKLY = "biweekly", _("Every two weeks")
+    SEMIMONTHLY = "semimonthly", _("Twice a month")
+    MONTHLY = "monthly", _("Monthly")
+
+
+class SupportOrder(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="orders")
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+    frequency = models.CharField(_("frequency"), max_length=12, choices=Frequency.choices)
+    arrears = models.DecimalField(_("arrears"), max_digits=12, decimal_places=2, default=0)
+    court = models.CharField(_("court"), max_length=160)
+    order_date = models.DateField(_("order date"))
+
+    class Meta:
+        ordering = ["case", "-order_date", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="order_amount_not_negative"),
+            models.CheckConstraint(condition=Q(arrears__gte=0), name="order_arrears_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.pk} on case {self.case_id}"
+
+
+class RemedyKind(models.TextChoices):
+    INCOME_WITHHOLDING = "income_withholding", _("Income withholding")
+    LICENSE_SUSPENSION = "license_suspension", _("Licence suspension")
+    CREDIT_REPORTING = "credit_reporting", _("Credit bureau reporting")
+    FEDERAL_TAX_OFFSET = "federal_tax_offset", _("Federal tax refund offset")
+    STATE_TAX_OFFSET = "state_tax_offset", _("State tax refund offset")
+    PASSPORT_DENIAL = "passport_denial", _("Passport denial")
+    LIEN = "lien", _("Lien")
+    CONTEMPT = "contempt", _("Contempt")
+
+
+class RemedyStatus(models.TextChoices):
+    AVAILABLE = "available", _("Available")
+    PENDING = "pending", _("Pending")
+    ACTIVE = "active", _("Active")
+    ENDED = "ended", _("Ended")
+
+
+class Remedy(models.Model):
+    """An enforcement remedy available on a case, and where it stands."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="remedies")
+    kind = models.CharField(_("remedy"), max_length=24, choices=RemedyKind.choices)
+    status = models.CharField(
+        _("status"), max_length=12, choices=RemedyStatus.choices, default=RemedyStatus.AVAILABLE
+    )
+    next_action_on = models.DateField(_("next action on"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["case", "kind"]
+        verbose_name_plural = "remedies"
+        constraints = [
+            models.UniqueConstraint(fields=["case", "kind"], name="remedy_once_per_case"),
+        ]
+        indexes = [models.Index(fields=["status", "next_action_on"], name="remedy_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on case {self.case_id}"
+
+
+class CaseNote(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(_("note"), max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Note {self.pk} on case {self.case_id}"
+
+
+class CaseEvent(models.Model):
+    """The case timeline: what happened, when, by whom. Ids only, never values."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", _("Case opened")
+        PARTICIPANT_ADDED = "participant_added", _("Participant added")
+        CONTACT_ADDED = "contact_added", _("Contact details added")
+        CONTACT_REVEALED = "contact_revealed", _("Protected value revealed")
+        ASSIGNED = "assigned", _("Caseworker assigned")
+        EDITED = "edited", _("Case details changed")
+        NOTE_ADDED = "note_added", _("Note added")
+        ORDER_RECORDED = "order_recorded", _("Support order recorded")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "-created_at", "-id"]
+        indexes = [models.Index(fields=["case", "-created_at"], name="event_case_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on case {self.case_id}"
+
+
+class RevealReason(models.TextChoices):
+    SEND_TO_COURT = "court", _("Needed for a court filing")
+    VERIFY_WITH_PARTY = "verify", _("Verifying with the person themselves")
+    SAFETY_PLANNING = "safety", _("Safety planning with the survivor")
+    CORRECT_RECORD = "correct", _("Correcting the record")
+    OTHER = "other", _("Other (explain)")
+
+
+class ProtectedValueAccess(models.Model):
+    """Who revealed which protected value, when and why. Written in the same
+    transaction as the reveal; the append-only audit trail (issue 5) takes it over."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    contact_point = models.ForeignKey(
+        ContactPoint, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    field = models.CharField(max_length=40)
+    reason = models.CharField(max_length=12, choices=RevealReason.choices)
+    reason_text = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["person", "-created_at"], name="reveal_person_time")]
+
+    def __str__(self) -> str:
+        return f"Reveal {self.pk} of {self.field} by user {self.user_id}"
