@@ -1,18 +1,118 @@
+from __future__ import annotations
+
+from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import roles
 from accounts.access import access, staff
+from cases import selectors, services
+from cases.forms import CaseloadFilterForm, CaseSearchForm, RevealForm
+from cases.models import CaseStatus
 
 CASELOAD = staff(roles.CASEWORKER, roles.SUPERVISOR, name="caseload")
+PAGE_SIZE = 25
 
 
 @access(CASELOAD)
 @require_GET
 def caseload(request):
-    """A caseworker's own cases (a supervisor's: the unit's).
+    """A caseworker's own cases (a supervisor's: the unit's), sorted, filtered, paged."""
+    counties = selectors.counties_for_user(request.user)
+    form = CaseloadFilterForm(request.GET or None, counties=counties)
+    filters = selectors.CaseloadFilters(sort=request.GET.get("sort", selectors.DEFAULT_SORT))
+    if form.is_bound and form.is_valid():
+        filters = selectors.CaseloadFilters(sort=filters.sort, **form.cleaned_data)
+    if filters.sort not in selectors.SORTS:
+        filters = selectors.CaseloadFilters(**{**filters.__dict__, "sort": selectors.DEFAULT_SORT})
+    page = Paginator(selectors.caseload_for_user(request.user, filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("sort", None)
+    return render(
+        request,
+        "cases/caseload.html",
+        {
+            "form": form,
+            "page": page,
+            "cases": page.object_list,
+            "sort": filters.sort,
+            "query": query.urlencode(),
+            "statuses": dict(CaseStatus.choices),
+        },
+    )
 
-    Cases, participants and the user-scoped selector arrive with the case model;
-    until then every caseload is empty and the page says so.
-    """
-    return render(request, "cases/caseload.html", {"cases": []})
+
+@access(CASELOAD)
+@require_http_methods(["GET", "POST"])
+def case_search(request):
+    form = CaseSearchForm(request.POST if request.method == "POST" else None)
+    results = None
+    if request.method == "POST" and form.is_valid():
+        results = list(
+            selectors.case_search_for_user(
+                request.user,
+                number=form.cleaned_data["number"],
+                name=form.cleaned_data["name"],
+                date_of_birth=form.cleaned_data["date_of_birth"],
+            )
+        )
+    return render(request, "cases/search.html", {"form": form, "results": results})
+
+
+@access(CASELOAD)
+@require_GET
+def case_detail(request, case_id: int):
+    case = selectors.case_get_for_user(request.user, case_id)
+    return render(request, "cases/detail.html", {"case": case, **selectors.case_detail(case)})
+
+
+def _reveal(request, case, *, what: str, reveal):
+    form = RevealForm(request.POST if request.method == "POST" else None)
+    value = None
+    if request.method == "POST" and form.is_valid():
+        value = reveal(form.cleaned_data["reason"], form.cleaned_data["reason_text"])
+    return render(
+        request,
+        "cases/reveal.html",
+        {"case": case, "form": form, "what": what, "value": value, "revealed": value is not None},
+    )
+
+
+@access(CASELOAD)
+@require_http_methods(["GET", "POST"])
+def contact_reveal(request, case_id: int, contact_id):
+    case = selectors.case_get_for_user(request.user, case_id)
+    point = selectors.contact_point_for_case(case, contact_id)
+    return _reveal(
+        request,
+        case,
+        what=_("%(kind)s of %(name)s")
+        % {"kind": point.get_kind_display(), "name": point.person.full_name},
+        reveal=lambda reason, text: services.contact_reveal(
+            user=request.user, case=case, contact_point=point, reason=reason, reason_text=text
+        ),
+    )
+
+
+@access(CASELOAD)
+@require_http_methods(["GET", "POST"])
+def ssn_reveal(request, case_id: int, person_id):
+    case = selectors.case_get_for_user(request.user, case_id)
+    person = selectors.person_for_case(case, person_id)
+
+    def reveal(reason, text):
+        last_four = services.ssn_reveal_last_four(
+            user=request.user, case=case, person=person, reason=reason, reason_text=text
+        )
+        return f"•••-••-{last_four}" if last_four else _("No SSN on file")
+
+    return _reveal(
+        request,
+        case,
+        what=_("Last four digits of the SSN of %(name)s") % {"name": person.full_name},
+        reveal=reveal,
+    )

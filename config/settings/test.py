@@ -1,7 +1,7 @@
 """pytest: the real PostgreSQL and Redis started by make services (.local/env)."""
 
 from .base import *  # noqa: F403
-from .base import CACHES, REDIS_URL, env
+from .base import CACHES, DATABASES, REDIS_URL, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY", default="test-only-secret-key-not-used-anywhere-else-0123456789")
@@ -14,6 +14,9 @@ REDIS_URL = env("TEST_REDIS_URL", default=REDIS_URL.rsplit("/", 1)[0] + "/1")
 CACHES["default"]["LOCATION"] = REDIS_URL
 CACHES["default"]["KEY_PREFIX"] = "safe-access-test"
 CELERY_BROKER_URL = REDIS_URL
+# Two test runs on one server at once (say, a developer's and a helper's) need
+# different test database names.
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_safe_access")}
 DEMO_TOOLS = True
 STATIC_ROOT = None
 # Static files are served by the live server's own handler in browser tests;

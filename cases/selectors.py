@@ -1,0 +1,179 @@
+"""User-scoped reads of cases. Every case read by a view starts here, so a case
+outside the user's scope is "not found" (404), exactly like a missing one.
+
+Scope: a caseworker sees the cases assigned to them; a supervisor sees the cases
+of the units they supervise. Nobody else (administrators, auditors) sees cases
+through these pages. Break-the-glass access arrives with the audit issue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.contrib.postgres.search import TrigramSimilarity
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from accounts import roles
+from cases.models import (
+    CUSTODIAL_ROLES,
+    Case,
+    CaseEvent,
+    CaseNote,
+    ContactPoint,
+    Participant,
+    Person,
+)
+
+SORTS = {
+    "number": ("number",),
+    "-number": ("-number",),
+    "opened": ("opened_on", "number"),
+    "-opened": ("-opened_on", "number"),
+    "status": ("status", "number"),
+    "-status": ("-status", "number"),
+    "county": ("office__county", "number"),
+    "-county": ("-office__county", "number"),
+}
+DEFAULT_SORT = "number"
+
+
+def cases_visible_to(user) -> QuerySet[Case]:
+    scope = Q(pk__in=[])
+    if user.is_authenticated and user.is_active:
+        if user.has_role(roles.CASEWORKER):
+            scope |= Q(caseworker=user)
+        if user.has_role(roles.SUPERVISOR):
+            scope |= Q(unit__supervisor=user)
+    return Case.objects.filter(scope)
+
+
+def case_get_for_user(user, case_id) -> Case:
+    """The case, if the user may see it; otherwise Http404 (missing or not theirs)."""
+    try:
+        return (
+            cases_visible_to(user)
+            .select_related("office", "unit", "caseworker")
+            .get(pk=int(case_id))
+        )
+    except (Case.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def _custodial_prefetch() -> Prefetch:
+    return Prefetch(
+        "participants",
+        queryset=Participant.objects.filter(role__in=CUSTODIAL_ROLES).select_related("person"),
+        to_attr="custodial_participants",
+    )
+
+
+@dataclass(frozen=True)
+class CaseloadFilters:
+    status: str = ""
+    program: str = ""
+    county: str = ""
+    sort: str = DEFAULT_SORT
+
+
+def caseload_for_user(user, filters: CaseloadFilters) -> QuerySet[Case]:
+    cases = cases_visible_to(user).select_related("office", "caseworker")
+    if filters.status:
+        cases = cases.filter(status=filters.status)
+    if filters.program:
+        cases = cases.filter(**{filters.program: True})
+    if filters.county:
+        cases = cases.filter(office__county=filters.county)
+    return cases.order_by(*SORTS.get(filters.sort, SORTS[DEFAULT_SORT])).prefetch_related(
+        _custodial_prefetch()
+    )
+
+
+def counties_for_user(user) -> list[str]:
+    return list(
+        cases_visible_to(user)
+        .order_by("office__county")
+        .values_list("office__county", flat=True)
+        .distinct()
+    )
+
+
+# Trigram similarity above which a name counts as a match ("Rodrigez" finds
+# "Rodriguez"); pg_trgm's own default for the % operator is 0.3.
+NAME_SIMILARITY = 0.3
+
+
+def case_search_for_user(
+    user, *, number: str = "", name: str = "", date_of_birth: date | None = None, limit: int = 50
+) -> QuerySet[Case]:
+    """Cases in the user's scope matching every term given. Name matching is typo
+    tolerant (trigram similarity on first and last names, best match first)."""
+    cases = cases_visible_to(user)
+    if number:
+        cases = cases.filter(number__iexact=number.strip())
+    if name or date_of_birth:
+        people = Person.objects.all()
+        if date_of_birth:
+            people = people.filter(date_of_birth=date_of_birth)
+        if name:
+            words = name.split()
+            match = Q()
+            for word in words:
+                match |= Q(last_name__trigram_similar=word) | Q(first_name__trigram_similar=word)
+            people = people.filter(match)
+        cases = cases.filter(participants__person__in=people)
+    cases = (
+        cases.distinct()
+        .select_related("office", "caseworker")
+        .prefetch_related(_custodial_prefetch())
+    )
+    if name:
+        # Best match first: the highest last-name similarity among the case's people.
+        cases = cases.annotate(
+            best=TrigramSimilarity("participants__person__last_name", name.split()[-1])
+        ).order_by("-best", "number")
+    else:
+        cases = cases.order_by("number")
+    return cases[:limit]
+
+
+def case_detail(case: Case) -> dict:
+    """Everything the case page shows, in a fixed number of queries."""
+    participants = list(
+        case.participants.select_related("person").prefetch_related(
+            Prefetch(
+                "person__contact_points",
+                queryset=ContactPoint.objects.order_by("kind", "-valid_from"),
+            )
+        )
+    )
+    return {
+        "participants": participants,
+        "order": case.orders.order_by("-order_date", "-id").first(),
+        "remedies": list(case.remedies.order_by("kind")),
+        "notes": list(CaseNote.objects.filter(case=case).select_related("author")[:20]),
+        "events": list(CaseEvent.objects.filter(case=case).select_related("actor")[:50]),
+    }
+
+
+def contact_point_for_case(case: Case, contact_id) -> ContactPoint:
+    """A contact point of someone on this case; Http404 otherwise."""
+    on_case = Participant.objects.filter(case=case).values("person")
+    point = (
+        ContactPoint.objects.select_related("person")
+        .filter(pk=contact_id, person__in=on_case)
+        .first()
+    )
+    if point is None:
+        raise Http404
+    return point
+
+
+def person_for_case(case: Case, person_id) -> Person:
+    person = Person.objects.filter(
+        pk=person_id, pk__in=Participant.objects.filter(case=case).values("person")
+    ).first()
+    if person is None:
+        raise Http404
+    return person

@@ -1,0 +1,182 @@
+"""The caseload: scoped to the user, sorted, filtered, paged, constant queries;
+and case search, which POSTs its terms and tolerates typos."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts import roles
+from cases.models import Case, CaseStatus, Participant, ParticipantRole, Person
+from tests.conftest import verified_client
+from tests.factories import CaseFactory, OfficeFactory, UnitFactory, UserFactory, full_case
+
+pytestmark = pytest.mark.django_db
+CASELOAD = reverse("cases:caseload")
+SEARCH = reverse("cases:search")
+
+
+@pytest.fixture
+def unit(supervisor):
+    return UnitFactory(supervisor=supervisor)
+
+
+@pytest.fixture
+def other_worker():
+    return UserFactory(username="cw-other", role=roles.CASEWORKER)
+
+
+def _bulk_cases(n: int, *, caseworker, unit, prefix="BK") -> list[Case]:
+    cases = Case.objects.bulk_create(
+        Case(
+            number=f"{prefix}-{i:05d}",
+            office=unit.office,
+            unit=unit,
+            caseworker=caseworker,
+            opened_on=dt.date(2024, 1, 1) + dt.timedelta(days=i),
+            program_snap=bool(i % 2),
+        )
+        for i in range(n)
+    )
+    people = Person.objects.bulk_create(
+        Person(first_name=f"Bulk{i}", last_name="Testperson") for i in range(n)
+    )
+    Participant.objects.bulk_create(
+        Participant(case=c, person=p, role=ParticipantRole.CUSTODIAL_PARENT)
+        for c, p in zip(cases, people, strict=True)
+    )
+    return cases
+
+
+def _numbers(response) -> list[str]:
+    return [c.number for c in response.context["cases"]]
+
+
+def test_caseworker_sees_only_their_own_cases(caseworker, other_worker, unit):
+    mine = full_case(caseworker=caseworker, unit=unit)
+    theirs = full_case(caseworker=other_worker, unit=unit)
+    response = verified_client(caseworker).get(CASELOAD)
+    assert response.status_code == 200
+    assert _numbers(response) == [mine.number]
+    html = response.content.decode()
+    assert mine.number in html and theirs.number not in html
+    assert "1 case" in html
+
+
+def test_supervisor_sees_the_whole_unit_and_no_other(supervisor, caseworker, other_worker, unit):
+    a = full_case(caseworker=caseworker, unit=unit)
+    b = full_case(caseworker=other_worker, unit=unit)
+    elsewhere = full_case(caseworker=other_worker)  # another unit
+    response = verified_client(supervisor).get(CASELOAD)
+    assert sorted(_numbers(response)) == sorted([a.number, b.number])
+    assert elsewhere.number not in response.content.decode()
+    assert "Unit caseload" in response.content.decode()
+
+
+def test_filters_sorting_and_paging(caseworker, unit):
+    _bulk_cases(30, caseworker=caseworker, unit=unit)
+    client = verified_client(caseworker)
+    first = client.get(CASELOAD)
+    assert len(first.context["cases"]) == 25
+    assert "Page 1 of 2" in first.content.decode()
+    second = client.get(CASELOAD, {"page": 2})
+    assert len(second.context["cases"]) == 5
+
+    newest_first = client.get(CASELOAD, {"sort": "-opened"})
+    assert _numbers(newest_first)[0] == "BK-00029"
+    assert 'aria-sort="descending"' in newest_first.content.decode()
+
+    snap = client.get(CASELOAD, {"program": "program_snap"})
+    assert snap.context["page"].paginator.count == 15
+    Case.objects.filter(number="BK-00001").update(status=CaseStatus.CLOSED)
+    closed = client.get(CASELOAD, {"status": "closed"})
+    assert _numbers(closed) == ["BK-00001"]
+
+    other_county = OfficeFactory(code="OFX", county="Othershire")
+    Case.objects.filter(number="BK-00002").update(office=other_county)
+    by_county = client.get(CASELOAD, {"county": "Othershire"})
+    assert _numbers(by_county) == ["BK-00002"]
+
+
+def test_bad_filter_values_change_nothing_and_do_not_fail(caseworker, unit):
+    _bulk_cases(3, caseworker=caseworker, unit=unit)
+    client = verified_client(caseworker)
+    for params in (
+        {"status": "nonsense"},
+        {"program": "is_superuser"},
+        {"county": "<script>"},
+        {"sort": "caseworker__password"},
+        {"page": "-1"},
+        {"page": "x" * 500},
+    ):
+        response = client.get(CASELOAD, params)
+        assert response.status_code == 200, params
+        assert "<script>" not in response.content.decode()
+
+
+@pytest.mark.parametrize("role", [roles.CASEWORKER, roles.SUPERVISOR])
+def test_caseload_queries_do_not_grow_with_the_caseload(role, caseworker, supervisor, unit):
+    user = caseworker if role == roles.CASEWORKER else supervisor
+    client = verified_client(user)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(CASELOAD).status_code == 200
+        return len(queries)
+
+    _bulk_cases(5, caseworker=caseworker, unit=unit, prefix="S")
+    small = count()
+    _bulk_cases(495, caseworker=caseworker, unit=unit, prefix="L")
+    assert count() == small
+    assert small <= 15
+
+
+def test_search_finds_a_name_despite_a_typo_and_only_in_scope(caseworker, other_worker, unit):
+    mine = full_case(caseworker=caseworker, unit=unit, cp_last_name="Rodriguez")
+    full_case(caseworker=other_worker, cp_last_name="Rodriguez")  # not mine
+    full_case(caseworker=caseworker, unit=unit, cp_last_name="Testperson")
+    client = verified_client(caseworker)
+    response = client.post(SEARCH, {"name": "Rodrigez"})
+    assert response.status_code == 200
+    assert [c.number for c in response.context["results"]] == [mine.number]
+    assert "1 case found" in response.content.decode()
+
+
+def test_search_by_number_and_date_of_birth(caseworker, unit):
+    case = full_case(caseworker=caseworker, unit=unit)
+    client = verified_client(caseworker)
+    by_number = client.post(SEARCH, {"number": case.number.lower()})
+    assert [c.number for c in by_number.context["results"]] == [case.number]
+    by_dob = client.post(SEARCH, {"date_of_birth": "4/28/1988"})
+    assert case.number in [c.number for c in by_dob.context["results"]]
+    nothing = client.post(SEARCH, {"date_of_birth": "1/1/1950"})
+    assert nothing.context["results"] == []
+    assert "No case you can see matches" in nothing.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "Enter a case number, a name or a date of birth."),
+        ({"date_of_birth": "31/31/2020"}, "Enter the date as month/day/year"),
+        ({"date_of_birth": "1/1/2999"}, "cannot be in the future"),
+        ({"name": "x"}, "at least two letters"),
+        ({"name": "x" * 500}, "at most 100 characters"),
+    ],
+)
+def test_search_bad_input_gets_a_message_at_the_field(caseworker, data, message):
+    response = verified_client(caseworker).post(SEARCH, data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert response.context["results"] is None
+
+
+def test_search_terms_never_go_in_the_url(caseworker):
+    response = verified_client(caseworker).get(SEARCH)
+    html = response.content.decode()
+    assert 'method="post"' in html and 'action="/cases/search/"' in html
+    assert verified_client(caseworker).get(SEARCH, {"name": "Rodriguez"}).context["results"] is None
