@@ -102,3 +102,360 @@ class RevealForm(forms.Form):
         ):
             self.add_error("reason_text", _("Explain why you need to see it."))
         return cleaned
+
+
+# --- Intake and changes ------------------------------------------------------------
+
+DATE_FORMATS = ["%m/%d/%Y", "%Y-%m-%d"]
+DATE_HELP = _("Month/day/year, for example 4/28/1986")
+DATE_ERRORS = {"invalid": _("Enter a real date as month/day/year, for example 4/28/1986.")}
+
+
+def date_field(label, *, required=True, **kwargs) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=required,
+        input_formats=DATE_FORMATS,
+        help_text=DATE_HELP,
+        error_messages={**DATE_ERRORS, "required": _("Enter the %(label)s.") % {"label": label}},
+        **kwargs,
+    )
+
+
+def not_future(value, message):
+    if value and value > timezone.localdate():
+        raise forms.ValidationError(message)
+    return value
+
+
+def clean_ssn(value: str) -> str:
+    """Nine digits, not structurally impossible (area 000 or 666, group 00, serial
+    0000). The 9xx area, never issued as an SSN, is accepted: it is what synthetic
+    and test records use."""
+    digits = "".join(ch for ch in value if ch.isdigit())
+    if not value.strip():
+        return ""
+    if len(digits) != 9 or any(ch not in "0123456789- " for ch in value):
+        raise forms.ValidationError(_("Enter the SSN as 9 digits, for example 900-12-3456."))
+    if digits[:3] in ("000", "666") or digits[3:5] == "00" or digits[5:] == "0000":
+        raise forms.ValidationError(_("That is not a possible SSN. Check the number."))
+    return f"{digits[:3]}-{digits[3:5]}-{digits[5:]}"
+
+
+class PersonFieldsMixin:
+    """First/last name, date of birth and SSN fields under a prefix."""
+
+    @staticmethod
+    def person_fields(prefix: str, *, ssn=True) -> dict[str, forms.Field]:
+        fields = {
+            f"{prefix}_first_name": forms.CharField(label=_("First name"), max_length=100),
+            f"{prefix}_last_name": forms.CharField(label=_("Last name"), max_length=100),
+            f"{prefix}_date_of_birth": date_field(_("date of birth"), required=False),
+        }
+        if ssn:
+            fields[f"{prefix}_ssn"] = forms.CharField(
+                label=_("SSN"),
+                required=False,
+                max_length=11,
+                help_text=_("9 digits. Leave blank if not known."),
+            )
+        return fields
+
+
+class CaseOpenForm(forms.Form):
+    number = forms.CharField(
+        label=_("Case number"),
+        max_length=20,
+        error_messages={"required": _("Enter the case number.")},
+    )
+    office = forms.ModelChoiceField(label=_("Office"), queryset=None, empty_label=_("- Select -"))
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=None, empty_label=_("- Select -"))
+    programs = forms.MultipleChoiceField(
+        label=_("Programs"),
+        choices=list(PROGRAMS.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    opened_on = date_field(_("date the case opened"))
+    cp_role = forms.ChoiceField(
+        label=_("Custodial party is the"),
+        choices=[("custodial_parent", _("Custodial parent")), ("caretaker", _("Caretaker"))],
+        widget=forms.RadioSelect,
+        initial="custodial_parent",
+    )
+    ncp_role = forms.ChoiceField(
+        label=_("Other parent is the"),
+        choices=[
+            ("noncustodial_parent", _("Noncustodial parent")),
+            ("alleged_father", _("Alleged father")),
+        ],
+        widget=forms.RadioSelect,
+        initial="noncustodial_parent",
+    )
+    address_line1 = forms.CharField(label=_("Street address"), max_length=120, required=False)
+    address_line2 = forms.CharField(
+        label=_("Apartment, unit, etc."), max_length=120, required=False
+    )
+    address_city = forms.CharField(label=_("City"), max_length=80, required=False)
+    address_state = forms.CharField(label=_("State (2 letters)"), max_length=2, required=False)
+    address_zip = forms.RegexField(
+        label=_("ZIP code"),
+        regex=r"^\d{5}(-\d{4})?$",
+        required=False,
+        max_length=10,
+        error_messages={"invalid": _("Enter a 5-digit ZIP code, or ZIP+4 like 12345-6789.")},
+    )
+    phone = forms.RegexField(
+        label=_("Phone"),
+        regex=r"^[\d\s().+-]{10,20}$",
+        required=False,
+        max_length=20,
+        error_messages={"invalid": _("Enter a phone number with area code, like 555-010-0100.")},
+    )
+    email = forms.EmailField(label=_("Email"), required=False, max_length=254)
+
+    def __init__(self, *args, **kwargs):
+        from cases.models import Office, Unit
+
+        super().__init__(*args, **kwargs)
+        self.fields["office"].queryset = Office.objects.all()
+        self.fields["unit"].queryset = Unit.objects.select_related("office")
+        for prefix in ("cp", "ncp", "child"):
+            self.fields.update(PersonFieldsMixin.person_fields(prefix, ssn=prefix != "child"))
+        self.helper = _helper("case-open", _("Open the case"), name="open")
+        from crispy_forms.layout import Fieldset, Layout
+
+        self.helper.layout = Layout(
+            Fieldset(_("Case"), "number", "office", "unit", "programs", "opened_on"),
+            Fieldset(
+                _("Custodial party"),
+                "cp_role",
+                "cp_first_name",
+                "cp_last_name",
+                "cp_date_of_birth",
+                "cp_ssn",
+                "address_line1",
+                "address_line2",
+                "address_city",
+                "address_state",
+                "address_zip",
+                "phone",
+                "email",
+            ),
+            Fieldset(
+                _("Other parent"),
+                "ncp_role",
+                "ncp_first_name",
+                "ncp_last_name",
+                "ncp_date_of_birth",
+                "ncp_ssn",
+            ),
+            Fieldset(_("Child"), "child_first_name", "child_last_name", "child_date_of_birth"),
+        )
+
+    def clean_number(self):
+        from cases.models import Case
+
+        number = self.cleaned_data["number"].strip().upper()
+        if Case.objects.filter(number__iexact=number).exists():
+            raise forms.ValidationError(_("A case with this number exists already."))
+        return number
+
+    def clean_opened_on(self):
+        return not_future(self.cleaned_data["opened_on"], _("The case cannot open in the future."))
+
+    def clean_address_state(self):
+        state = self.cleaned_data["address_state"].strip().upper()
+        if state and not (len(state) == 2 and state.isalpha()):
+            raise forms.ValidationError(_("Enter the 2-letter state code, like NM."))
+        return state
+
+    def clean(self):
+        cleaned = super().clean()
+        for prefix in ("cp", "ncp"):
+            key = f"{prefix}_ssn"
+            if key in cleaned:
+                try:
+                    cleaned[key] = clean_ssn(cleaned[key])
+                except forms.ValidationError as error:
+                    self.add_error(key, error)
+        for prefix in ("cp", "ncp", "child"):
+            key = f"{prefix}_date_of_birth"
+            if cleaned.get(key) and cleaned[key] > timezone.localdate():
+                self.add_error(key, _("The date of birth cannot be in the future."))
+        if cleaned.get("cp_ssn") and cleaned.get("cp_ssn") == cleaned.get("ncp_ssn"):
+            self.add_error("ncp_ssn", _("Both parents cannot have the same SSN."))
+        address = [cleaned.get(f"address_{p}") for p in ("line1", "city", "state", "zip")]
+        if any(address) and not all(address):
+            for part, value in zip(("line1", "city", "state", "zip"), address, strict=True):
+                if not value and f"address_{part}" not in self.errors:
+                    self.add_error(
+                        f"address_{part}", _("Complete the address, or leave it all blank.")
+                    )
+        unit, office = cleaned.get("unit"), cleaned.get("office")
+        if unit and office and unit.office_id != office.pk:
+            self.add_error("unit", _("Choose a unit of the selected office."))
+        return cleaned
+
+    def people(self) -> list[dict]:
+        data = self.cleaned_data
+        address = ""
+        if data["address_line1"]:
+            lines = [
+                data["address_line1"],
+                data["address_line2"],
+                f"{data['address_city']}, {data['address_state']} {data['address_zip']}",
+            ]
+            address = "\n".join(line for line in lines if line)
+        cp_contacts = [
+            (kind, value, "self")
+            for kind, value in (
+                ("residential", address),
+                ("phone", data["phone"]),
+                ("email", data["email"]),
+            )
+            if value
+        ]
+        return [
+            {
+                "role": data["cp_role"],
+                "first_name": data["cp_first_name"],
+                "last_name": data["cp_last_name"],
+                "date_of_birth": data["cp_date_of_birth"],
+                "ssn": data["cp_ssn"],
+                "contacts": cp_contacts,
+            },
+            {
+                "role": data["ncp_role"],
+                "first_name": data["ncp_first_name"],
+                "last_name": data["ncp_last_name"],
+                "date_of_birth": data["ncp_date_of_birth"],
+                "ssn": data["ncp_ssn"],
+            },
+            {
+                "role": "child",
+                "first_name": data["child_first_name"],
+                "last_name": data["child_last_name"],
+                "date_of_birth": data["child_date_of_birth"],
+            },
+        ]
+
+    def case_fields(self) -> dict:
+        data = self.cleaned_data
+        fields = {name: name in data["programs"] for name in PROGRAMS}
+        fields.update(
+            number=data["number"],
+            office=data["office"],
+            unit=data["unit"],
+            opened_on=data["opened_on"],
+        )
+        return fields
+
+
+class CaseEditForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=CaseStatus.choices)
+    programs = forms.MultipleChoiceField(
+        label=_("Programs"),
+        choices=list(PROGRAMS.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    closed_on = date_field(_("date the case closed"), required=False)
+
+    def __init__(self, *args, case, **kwargs):
+        self.case = case
+        kwargs.setdefault(
+            "initial",
+            {
+                "status": case.status,
+                "closed_on": case.closed_on,
+                "programs": [name for name in PROGRAMS if getattr(case, name)],
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("case-edit", _("Save changes"), name="save")
+
+    def clean(self):
+        cleaned = super().clean()
+        closed_on, status = cleaned.get("closed_on"), cleaned.get("status")
+        if status == CaseStatus.CLOSED and not closed_on and "closed_on" not in self.errors:
+            self.add_error("closed_on", _("Enter the date the case closed."))
+        if closed_on and status != CaseStatus.CLOSED:
+            self.add_error("closed_on", _("Only a closed case has a closing date."))
+        if closed_on and closed_on < self.case.opened_on:
+            self.add_error("closed_on", _("A case cannot close before it opened."))
+        if closed_on and closed_on > timezone.localdate():
+            self.add_error("closed_on", _("The closing date cannot be in the future."))
+        return cleaned
+
+    def fields_to_save(self) -> dict:
+        data = self.cleaned_data
+        fields = {name: name in data["programs"] for name in PROGRAMS}
+        fields.update(status=data["status"], closed_on=data["closed_on"])
+        return fields
+
+
+class ParticipantAddForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role on the case"), choices=[])
+
+    def __init__(self, *args, case, **kwargs):
+        from cases.models import ParticipantRole
+
+        self.case = case
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = ParticipantRole.choices
+        self.fields.update(PersonFieldsMixin.person_fields("person"))
+        self.helper = _helper("participant-add", _("Add to the case"), name="add")
+
+    def clean(self):
+        from cases.models import Participant
+        from safety import protected
+
+        cleaned = super().clean()
+        try:
+            cleaned["person_ssn"] = clean_ssn(cleaned.get("person_ssn", ""))
+        except forms.ValidationError as error:
+            self.add_error("person_ssn", error)
+            return cleaned
+        dob = cleaned.get("person_date_of_birth")
+        if dob and dob > timezone.localdate():
+            self.add_error("person_date_of_birth", _("The date of birth cannot be in the future."))
+        role = cleaned.get("role")
+        if not role or self.errors:
+            return cleaned
+        same_role = Participant.objects.filter(case=self.case, role=role)
+        twice = False
+        if cleaned["person_ssn"]:
+            digits = cleaned["person_ssn"].replace("-", "")
+            twice = same_role.filter(
+                person__ssn_index__in=protected.blind_index_candidates(digits)
+            ).exists()
+        if not twice and dob:
+            twice = same_role.filter(
+                person__first_name__iexact=cleaned.get("person_first_name", ""),
+                person__last_name__iexact=cleaned.get("person_last_name", ""),
+                person__date_of_birth=dob,
+            ).exists()
+        if twice:
+            self.add_error("role", _("This person is already on the case in this role."))
+        return cleaned
+
+
+class AssignForm(forms.Form):
+    caseworker = forms.ModelChoiceField(
+        label=_("Caseworker"),
+        queryset=None,
+        empty_label=_("- Select -"),
+        error_messages={"required": _("Choose a caseworker.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        from accounts import roles
+        from accounts.models import User
+
+        super().__init__(*args, **kwargs)
+        self.fields["caseworker"].queryset = User.objects.filter(
+            is_active=True, groups__name=roles.CASEWORKER
+        ).order_by("last_name", "first_name")
+        self.fields["caseworker"].label_from_instance = lambda u: u.get_full_name() or u.username
+        self.helper = _helper("case-assign", _("Assign"), name="assign")

@@ -10,7 +10,9 @@ from django.db import transaction
 from cases.models import (
     Case,
     CaseEvent,
+    CaseNote,
     ContactPoint,
+    Participant,
     Person,
     ProtectedValueAccess,
     RevealReason,
@@ -87,3 +89,125 @@ def ssn_reveal_last_four(
         ssn = protected.reveal(person, "ssn")
     log.info("user %s revealed SSN last four of person %s on case %s", user.pk, person.pk, case.pk)
     return None if ssn is None else ssn[-4:]
+
+
+# --- Intake and changes ------------------------------------------------------------
+
+
+def _event(case: Case, kind: str, actor, **detail) -> None:
+    CaseEvent.objects.create(case=case, kind=kind, actor=actor, detail=detail)
+
+
+def person_create(
+    *,
+    first_name: str,
+    last_name: str,
+    middle_name: str = "",
+    date_of_birth=None,
+    ssn: str = "",
+    preferred_language: str = "en",
+) -> Person:
+    person = Person(
+        first_name=first_name,
+        middle_name=middle_name,
+        last_name=last_name,
+        date_of_birth=date_of_birth,
+        preferred_language=preferred_language,
+    )
+    protected.seal(person, "ssn", ssn)
+    person.save()
+    return person
+
+
+def contact_add(
+    *,
+    user,
+    case: Case,
+    person: Person,
+    kind: str,
+    value: str,
+    valid_from,
+    source: str,
+    valid_to=None,
+) -> ContactPoint:
+    """Seal and store a contact point of someone on ``case``."""
+    with transaction.atomic():
+        point = ContactPoint(
+            person=person,
+            kind=kind,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            source=source,
+            created_by=user,
+        )
+        protected.seal(point, "value", value)
+        point.save()
+        _event(
+            case, CaseEvent.Kind.CONTACT_ADDED, user, contact_point=str(point.pk), contact_kind=kind
+        )
+    return point
+
+
+def participant_add(*, user, case: Case, person: Person, role: str) -> Participant:
+    with transaction.atomic():
+        participant = Participant.objects.create(case=case, person=person, role=role)
+        _event(case, CaseEvent.Kind.PARTICIPANT_ADDED, user, person=str(person.pk), role=role)
+    return participant
+
+
+def case_open(*, user, case_fields: dict, people: list[dict]) -> Case:
+    """Open a case with its participants and their contact details, all or nothing.
+
+    ``people``: dicts with ``role``, the person's fields (``first_name``,
+    ``last_name``, ``date_of_birth``, ``ssn``) and ``contacts``: a list of
+    ``(kind, value, source)``.
+    """
+    with transaction.atomic():
+        case = Case.objects.create(caseworker=user, **case_fields)
+        _event(case, CaseEvent.Kind.OPENED, user)
+        for entry in people:
+            contacts = entry.pop("contacts", [])
+            role = entry.pop("role")
+            person = person_create(**entry)
+            participant_add(user=user, case=case, person=person, role=role)
+            for kind, value, source in contacts:
+                contact_add(
+                    user=user,
+                    case=case,
+                    person=person,
+                    kind=kind,
+                    value=value,
+                    valid_from=case.opened_on,
+                    source=source,
+                )
+    log.info("user %s opened case %s", user.pk, case.pk)
+    return case
+
+
+def case_update(*, user, case: Case, fields: dict) -> Case:
+    with transaction.atomic():
+        changed = [name for name, value in fields.items() if getattr(case, name) != value]
+        for name in changed:
+            setattr(case, name, fields[name])
+        if changed:
+            case.save(update_fields=[*changed, "updated_at"])
+            _event(case, CaseEvent.Kind.EDITED, user, fields=changed)
+    return case
+
+
+def case_assign(*, user, case: Case, caseworker) -> Case:
+    """A supervisor (re)assigns the case to a caseworker."""
+    with transaction.atomic():
+        previous = case.caseworker_id
+        case.caseworker = caseworker
+        case.save(update_fields=["caseworker", "updated_at"])
+        _event(case, CaseEvent.Kind.ASSIGNED, user, previous=previous, caseworker=caseworker.pk)
+    log.info("user %s assigned case %s to user %s", user.pk, case.pk, caseworker.pk)
+    return case
+
+
+def note_add(*, user, case: Case, body: str) -> CaseNote:
+    with transaction.atomic():
+        note = CaseNote.objects.create(case=case, author=user, body=body)
+        _event(case, CaseEvent.Kind.NOTE_ADDED, user, note=note.pk)
+    return note

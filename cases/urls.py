@@ -7,6 +7,10 @@ app_name = "cases"
 urlpatterns = [
     path("", views.caseload, name="caseload"),
     path("search/", views.case_search, name="search"),
+    path("new/", views.case_open, name="open"),
+    path("<int:case_id>/edit/", views.case_edit, name="edit"),
+    path("<int:case_id>/participants/new/", views.participant_add, name="participant_add"),
+    path("<int:case_id>/assign/", views.case_assign, name="assign"),
     path("<int:case_id>/", views.case_detail, name="detail"),
     path(
         "<int:case_id>/contacts/<uuid:contact_id>/reveal/",

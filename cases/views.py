@@ -1,14 +1,26 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import roles
 from accounts.access import access, staff
-from cases import selectors, services
-from cases.forms import CaseloadFilterForm, CaseSearchForm, RevealForm
+from cases import permissions, selectors, services
+from cases.forms import (
+    AssignForm,
+    CaseEditForm,
+    CaseloadFilterForm,
+    CaseOpenForm,
+    CaseSearchForm,
+    ParticipantAddForm,
+    RevealForm,
+)
 from cases.models import CaseStatus
 
 CASELOAD = staff(roles.CASEWORKER, roles.SUPERVISOR, name="caseload")
@@ -116,3 +128,101 @@ def ssn_reveal(request, case_id: int, person_id):
         what=_("Last four digits of the SSN of %(name)s") % {"name": person.full_name},
         reveal=reveal,
     )
+
+
+# --- Intake and changes ------------------------------------------------------------
+
+CASEWORKERS = staff(roles.CASEWORKER, name="caseworker")
+SUPERVISORS = staff(roles.SUPERVISOR, name="supervisor")
+
+
+def _form_page(request, form, *, title, case=None, intro="", cancel=None):
+    return render(
+        request,
+        "cases/form.html",
+        {
+            "form": form,
+            "title": title,
+            "case": case,
+            "intro": intro,
+            "cancel": cancel
+            or (reverse("cases:detail", args=[case.pk]) if case else reverse("cases:caseload")),
+        },
+    )
+
+
+@access(CASEWORKERS)
+@require_http_methods(["GET", "POST"])
+def case_open(request):
+    form = CaseOpenForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.case_open(
+                user=request.user, case_fields=form.case_fields(), people=form.people()
+            )
+        except IntegrityError:
+            # Another caseworker took the number between the check and the save.
+            form.add_error("number", _("A case with this number exists already."))
+        else:
+            messages.success(request, _("Case %(number)s is open.") % {"number": case.number})
+            return redirect("cases:detail", case_id=case.pk)
+    return _form_page(
+        request,
+        form,
+        title=_("Open a case"),
+        intro=_("Enter what you know now; you can add participants and details later."),
+    )
+
+
+@access(CASELOAD)
+@require_http_methods(["GET", "POST"])
+def case_edit(request, case_id: int):
+    case = selectors.case_get_for_user(request.user, case_id)
+    form = CaseEditForm(request.POST if request.method == "POST" else None, case=case)
+    if request.method == "POST" and form.is_valid():
+        services.case_update(user=request.user, case=case, fields=form.fields_to_save())
+        messages.success(request, _("The case details are saved."))
+        return redirect("cases:detail", case_id=case.pk)
+    return _form_page(request, form, title=_("Change case details"), case=case)
+
+
+@access(CASELOAD)
+@require_http_methods(["GET", "POST"])
+def participant_add(request, case_id: int):
+    case = selectors.case_get_for_user(request.user, case_id)
+    form = ParticipantAddForm(request.POST if request.method == "POST" else None, case=case)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        with transaction.atomic():
+            person = services.person_create(
+                first_name=data["person_first_name"],
+                last_name=data["person_last_name"],
+                date_of_birth=data["person_date_of_birth"],
+                ssn=data["person_ssn"],
+            )
+            services.participant_add(user=request.user, case=case, person=person, role=data["role"])
+        messages.success(request, _("%(name)s is added to the case.") % {"name": person.full_name})
+        return redirect("cases:detail", case_id=case.pk)
+    return _form_page(request, form, title=_("Add a participant"), case=case)
+
+
+@access(SUPERVISORS)
+@require_http_methods(["GET", "POST"])
+def case_assign(request, case_id: int):
+    case = selectors.case_get_for_user(request.user, case_id)
+    if not permissions.can_assign_cases(request.user):
+        raise Http404
+    form = AssignForm(
+        request.POST if request.method == "POST" else None,
+        initial={"caseworker": case.caseworker_id},
+    )
+    if request.method == "POST" and form.is_valid():
+        worker = form.cleaned_data["caseworker"]
+        services.case_assign(user=request.user, case=case, caseworker=worker)
+        messages.success(
+            request,
+            _("Case %(number)s is assigned to %(name)s.")
+            % {"number": case.number, "name": worker.get_full_name() or worker.username},
+        )
+        return redirect("cases:detail", case_id=case.pk)
+    return _form_page(request, form, title=_("Assign the case"), case=case)

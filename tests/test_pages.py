@@ -32,11 +32,19 @@ PAGES = {
     "home": ("get", {"caseworker", "supervisor", "administrator", "auditor"}, "Welcome"),
     "cases:caseload": ("get", {"caseworker", "supervisor"}, "caseload"),
     "cases:search": ("get", {"caseworker", "supervisor"}, "Search cases"),
+    "cases:open": ("get", {"caseworker"}, "Open a case"),
 }
 # Methods each page answers; any other is 405.
-METHODS = {"cases:search": {"get", "post"}}
+METHODS = {"cases:search": {"get", "post"}, "cases:open": {"get", "post"}}
 # Pages about one case: persona-tested with real cases in tests/cases/test_case_page.py.
-CASE_PAGES = {"cases:detail", "cases:contact_reveal", "cases:ssn_reveal"}
+CASE_PAGES = {
+    "cases:detail",
+    "cases:contact_reveal",
+    "cases:ssn_reveal",
+    "cases:edit",
+    "cases:participant_add",
+    "cases:assign",
+}
 # Public or second-factor pages, tested in test_sign_in.py / test_health.py / test_i18n.py.
 NOT_A_PAGE = {
     "accounts:login",

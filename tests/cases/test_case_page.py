@@ -50,6 +50,9 @@ def _urls(case) -> dict[str, str]:
         "detail": reverse("cases:detail", args=[case.pk]),
         "reveal": reverse("cases:contact_reveal", args=[case.pk, point.pk]),
         "ssn": reverse("cases:ssn_reveal", args=[case.pk, cp.pk]),
+        "edit": reverse("cases:edit", args=[case.pk]),
+        "participants": reverse("cases:participant_add", args=[case.pk]),
+        "assign": reverse("cases:assign", args=[case.pk]),
     }
 
 
@@ -141,15 +144,20 @@ def _outsider(kind: str):
     return user
 
 
-@pytest.mark.parametrize("page", ["detail", "reveal", "ssn"])
-@pytest.mark.parametrize("who", ["caseworker", "supervisor"])
+CASE_PAGES = ["detail", "reveal", "ssn", "edit", "participants", "assign"]
+TEAM = [(page, who) for page in CASE_PAGES for who in ("caseworker", "supervisor")]
+
+
+@pytest.mark.parametrize(("page", "who"), TEAM)
 def test_case_pages_work_for_the_case_team(page, who, caseworker, supervisor, case):
     user = caseworker if who == "caseworker" else supervisor
     response = verified_client(user).get(_urls(case)[page])
-    assert response.status_code == 200
+    # Assignment is the supervisor's: the assigned caseworker gets 404 like anyone else.
+    expected = 404 if (page, who) == ("assign", "caseworker") else 200
+    assert response.status_code == expected
 
 
-@pytest.mark.parametrize("page", ["detail", "reveal", "ssn"])
+@pytest.mark.parametrize("page", CASE_PAGES)
 @pytest.mark.parametrize("kind", OUTSIDERS)
 def test_case_pages_are_404_for_everyone_else(page, kind, case):
     client = verified_client(_outsider(kind))
@@ -173,12 +181,13 @@ def test_missing_and_not_yours_look_the_same(caseworker, case):
     assert page(not_yours, case.pk) == page(missing, case.pk + 10_000)
 
 
-@pytest.mark.parametrize("page", ["detail", "reveal", "ssn"])
+@pytest.mark.parametrize("page", CASE_PAGES)
 def test_case_pages_redirect_anonymous_and_unverified(page, caseworker, case):
     url = _urls(case)[page]
     anonymous = Client().get(url)
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/sign-in/")
-    unverified = password_only_client(caseworker).get(url)
+    unverified = password_only_client(caseworker if page != "assign" else case.unit.supervisor)
+    unverified = unverified.get(url)
     assert unverified.status_code == 302
     assert unverified["Location"].startswith("/accounts/sign-in/code/")
 
@@ -193,6 +202,11 @@ def test_case_pages_wrong_method_and_csrf(caseworker, case):
     assert response.status_code == 403
     assert CANARY not in response.content.decode()
     assert not ProtectedValueAccess.objects.exists()
+    for page in ("edit", "participants"):
+        assert strict.post(urls[page], {"status": "closed"}).status_code == 403
+        assert client.put(urls[page]).status_code == 405
+    case.refresh_from_db()
+    assert case.status == "open"
 
 
 def test_case_page_queries_do_not_grow_with_the_case(caseworker, case):

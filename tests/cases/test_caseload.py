@@ -13,7 +13,7 @@ from django.urls import reverse
 from accounts import roles
 from cases.models import Case, CaseStatus, Participant, ParticipantRole, Person
 from tests.conftest import verified_client
-from tests.factories import CaseFactory, OfficeFactory, UnitFactory, UserFactory, full_case
+from tests.factories import OfficeFactory, UnitFactory, UserFactory, full_case
 
 pytestmark = pytest.mark.django_db
 CASELOAD = reverse("cases:caseload")
