@@ -48,6 +48,14 @@ def test_seed_demo_creates_staff_of_every_role_who_can_sign_in(capsys):
         assert client.get("/").status_code == 200
     assert {role for _, role, *_ in DEMO_STAFF} == set(roles.ALL_ROLES)
 
+    caseworker = User.objects.get(username="caseworker")
+    supervisor = User.objects.get(username="supervisor")
+    from cases.selectors import case_search_for_user, cases_visible_to
+
+    assert cases_visible_to(caseworker).count() == 12
+    assert cases_visible_to(supervisor).count() == 18
+    assert case_search_for_user(caseworker, name="Rodrigez").exists()
+
     # Again with --if-empty: nothing changes.
     before = sorted(User.objects.values_list("pk", "password"))
     call_command("seed_demo", "--if-empty")
@@ -163,7 +171,7 @@ def test_make_run_serves_the_site_and_the_demo_caseworker_signs_in(tmp_path):
         status, url, page = post(url.removeprefix(base), {"code": code, "next": "/cases/"})
         assert url == base + "/cases/", page[:2000]
         assert "My caseload" in page
-        assert "No cases are assigned to you yet." in page
+        assert "12 cases" in page and "DEMO-2025-0001" in page
         name = re.search(r'id="signed-in-as">([^<]+)<', page).group(1)
         assert "Casey Demo-Worker" in html.unescape(name)
         output = (tmp_path / "run.log").read_text()

@@ -91,3 +91,40 @@ def test_createsuperuser_style_account_without_a_role_reaches_nothing():
     client = verified_client(boss)
     assert client.get("/").status_code == 404
     assert client.get("/admin/").status_code == 404
+
+
+def test_administrators_keep_offices_and_units_but_cannot_read_cases(admin_client):
+    from tests.factories import full_case
+
+    case = full_case(address="77 Canary Court")
+    assert admin_client.get("/admin/cases/office/").status_code == 200
+    assert admin_client.get("/admin/cases/unit/add/").status_code == 200
+    for url in (
+        "/admin/cases/case/",
+        "/admin/cases/person/",
+        "/admin/cases/contactpoint/",
+        f"/admin/cases/case/{case.pk}/change/",
+    ):
+        assert admin_client.get(url).status_code == 403, url
+
+
+def test_case_admin_pages_never_show_protected_values(admin_user):
+    """Even an account given every view permission sees no decrypted value."""
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import full_case
+
+    case = full_case(address="77 Canary Court")
+    admin_user.user_permissions.add(*Permission.objects.filter(content_type__app_label="cases"))
+    client = verified_client(type(admin_user).objects.get(pk=admin_user.pk))
+    point = case.participants.get(role="custodial_parent").person.contact_points.get()
+    for url in (
+        "/admin/cases/contactpoint/",
+        f"/admin/cases/contactpoint/{point.pk}/change/",
+        "/admin/cases/person/",
+        f"/admin/cases/person/{point.person_id}/change/",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert "Canary" not in html and "900-55-1234" not in html and "sa1." not in html

@@ -51,6 +51,9 @@ class Command(BaseCommand):
                 )
                 device = services.totp_device_register(user=user)
                 rows.append((username, role, services.totp_secret_base32(device)))
+        from cases import demo as case_demo
+
+        cases = case_demo.load()
         self.stdout.write(self.style.SUCCESS("Demo staff created (synthetic):"))
         self.stdout.write(f"  password for every demo account: {DEMO_PASSWORD}")
         self.stdout.write(
@@ -59,3 +62,6 @@ class Command(BaseCommand):
         for username, role, secret in rows:
             self.stdout.write(f"  {username:<12} {role:<14} {secret}")
         self.stdout.write("  Current code without an app: make otp ACCOUNT=<username>")
+        self.stdout.write(
+            f"  {cases} synthetic cases for caseworker, caseworker2 and their supervisor"
+        )

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from cases import scale
 
@@ -39,10 +40,16 @@ class Command(BaseCommand):
             f"(default {scale.DEFAULT_CASEWORKERS}).",
         )
         parser.add_argument(
+            "--no-pipeline",
+            action="store_true",
+            help="Make and load chunks in turn on one connection (slower; the default "
+            "loads each chunk on a second connection while the next is made).",
+        )
+        parser.add_argument(
             "--no-analyze", action="store_true", help="Skip ANALYZE of the tables at the end."
         )
 
-    def handle(self, *args, cases, chunk_size, seed, caseworkers, no_analyze=False, **options):
+    def handle(self, *args, cases, chunk_size, seed, caseworkers, **options):
         if not getattr(settings, "DEMO_TOOLS", False):
             raise CommandError("Scale data is disabled in these settings (DEMO_TOOLS is off).")
 
@@ -59,11 +66,14 @@ class Command(BaseCommand):
                 chunk_size=chunk_size,
                 seed=seed,
                 caseworkers=caseworkers,
+                # Inside a transaction (call_command in a test), a second connection
+                # could not see the staff rows yet: load on this one.
+                pipeline=not options["no_pipeline"] and not connection.in_atomic_block,
                 progress=progress,
             )
         except scale.SeedScaleError as exc:
             raise CommandError(str(exc)) from exc
-        if not no_analyze:
+        if not options["no_analyze"]:
             scale.analyze()
         self.stdout.write(
             self.style.SUCCESS(
