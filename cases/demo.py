@@ -134,5 +134,14 @@ def load(*, seed: int = 2026) -> int:
                     status=RemedyStatus.PENDING,
                     next_action_on=opened + dt.timedelta(days=120),
                 )
+            if i % 4 == 0:
+                from safety.models import FamilyViolenceIndicator
+
+                FamilyViolenceIndicator.objects.create(
+                    person=case.participants.get(role__in=["custodial_parent", "caretaker"]).person,
+                    reason="dv_disclosed",
+                    note="Synthetic demo flag.",
+                    set_by=worker,
+                )
             count += 1
     return count

@@ -28,6 +28,11 @@ class CaseloadFilterForm(forms.Form):
         label=_("Program"), required=False, choices=[("", _("Any"))] + list(PROGRAMS.items())
     )
     county = forms.ChoiceField(label=_("County"), required=False)
+    flag = forms.ChoiceField(
+        label=_("Safety flag"),
+        required=False,
+        choices=[("", _("Any")), ("yes", _("Flagged")), ("no", _("Not flagged"))],
+    )
 
     def __init__(self, *args, counties: list[str], **kwargs):
         super().__init__(*args, **kwargs)

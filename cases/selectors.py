@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from accounts import roles
@@ -69,16 +69,30 @@ def _custodial_prefetch() -> Prefetch:
     )
 
 
+def with_safety_flag(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """Annotate ``has_safety_flag``: someone on the case has a standing FVI."""
+    from safety.models import FamilyViolenceIndicator
+
+    flagged = FamilyViolenceIndicator.objects.filter(
+        removed_at__isnull=True,
+        person__participations__case=OuterRef("pk"),
+    )
+    return cases.annotate(has_safety_flag=Exists(flagged))
+
+
 @dataclass(frozen=True)
 class CaseloadFilters:
     status: str = ""
     program: str = ""
     county: str = ""
+    flag: str = ""  # "yes", "no" or "" (any)
     sort: str = DEFAULT_SORT
 
 
 def caseload_for_user(user, filters: CaseloadFilters) -> QuerySet[Case]:
-    cases = cases_visible_to(user).select_related("office", "caseworker")
+    cases = with_safety_flag(cases_visible_to(user).select_related("office", "caseworker"))
+    if filters.flag in ("yes", "no"):
+        cases = cases.filter(has_safety_flag=filters.flag == "yes")
     if filters.status:
         cases = cases.filter(status=filters.status)
     if filters.program:

@@ -180,3 +180,19 @@ def test_search_terms_never_go_in_the_url(caseworker):
     html = response.content.decode()
     assert 'method="post"' in html and 'action="/cases/search/"' in html
     assert verified_client(caseworker).get(SEARCH, {"name": "Rodriguez"}).context["results"] is None
+
+
+def test_safety_flag_filter_and_column(caseworker, unit):
+    from safety.models import FamilyViolenceIndicator
+
+    flagged, plain = _bulk_cases(2, caseworker=caseworker, unit=unit, prefix="FL")
+    person = flagged.participants.get().person
+    FamilyViolenceIndicator.objects.create(person=person, reason="dv_disclosed", set_by=caseworker)
+    client = verified_client(caseworker)
+    assert _numbers(client.get(CASELOAD, {"flag": "yes"})) == [flagged.number]
+    assert _numbers(client.get(CASELOAD, {"flag": "no"})) == [plain.number]
+    page = client.get(CASELOAD).content.decode()
+    assert page.count("Family violence indicator on this case") == 1
+    # A removed flag no longer counts.
+    FamilyViolenceIndicator.objects.update(removed_at="2026-01-01T00:00:00Z")
+    assert _numbers(client.get(CASELOAD, {"flag": "yes"})) == []
