@@ -116,13 +116,16 @@ DATE_HELP = _("Month/day/year, for example 4/28/1986")
 DATE_ERRORS = {"invalid": _("Enter a real date as month/day/year, for example 4/28/1986.")}
 
 
-def date_field(label, *, required=True, **kwargs) -> forms.DateField:
+def date_field(label, *, required_message=None, required=True, **kwargs) -> forms.DateField:
+    errors = dict(DATE_ERRORS)
+    if required_message:
+        errors["required"] = required_message
     return forms.DateField(
         label=label,
         required=required,
         input_formats=DATE_FORMATS,
         help_text=DATE_HELP,
-        error_messages={**DATE_ERRORS, "required": _("Enter the %(label)s.") % {"label": label}},
+        error_messages=errors,
         **kwargs,
     )
 
@@ -155,7 +158,7 @@ class PersonFieldsMixin:
         fields = {
             f"{prefix}_first_name": forms.CharField(label=_("First name"), max_length=100),
             f"{prefix}_last_name": forms.CharField(label=_("Last name"), max_length=100),
-            f"{prefix}_date_of_birth": date_field(_("date of birth"), required=False),
+            f"{prefix}_date_of_birth": date_field(_("Date of birth"), required=False),
         }
         if ssn:
             fields[f"{prefix}_ssn"] = forms.CharField(
@@ -181,7 +184,9 @@ class CaseOpenForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    opened_on = date_field(_("date the case opened"))
+    opened_on = date_field(
+        _("Date the case opened"), required_message=_("Enter the date the case opened.")
+    )
     cp_role = forms.ChoiceField(
         label=_("Custodial party is the"),
         choices=[("custodial_parent", _("Custodial parent")), ("caretaker", _("Caretaker"))],
@@ -267,7 +272,9 @@ class CaseOpenForm(forms.Form):
         return number
 
     def clean_opened_on(self):
-        return not_future(self.cleaned_data["opened_on"], _("The case cannot open in the future."))
+        return not_future(
+            self.cleaned_data["opened_on"], _("The opening date cannot be in the future.")
+        )
 
     def clean_address_state(self):
         state = self.cleaned_data["address_state"].strip().upper()
@@ -289,7 +296,9 @@ class CaseOpenForm(forms.Form):
             if cleaned.get(key) and cleaned[key] > timezone.localdate():
                 self.add_error(key, _("The date of birth cannot be in the future."))
         if cleaned.get("cp_ssn") and cleaned.get("cp_ssn") == cleaned.get("ncp_ssn"):
-            self.add_error("ncp_ssn", _("Both parents cannot have the same SSN."))
+            self.add_error(
+                "ncp_ssn", _("The custodial party and the other parent cannot have the same SSN.")
+            )
         address = [cleaned.get(f"address_{p}") for p in ("line1", "city", "state", "zip")]
         if any(address) and not all(address):
             for part, value in zip(("line1", "city", "state", "zip"), address, strict=True):
@@ -365,7 +374,7 @@ class CaseEditForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    closed_on = date_field(_("date the case closed"), required=False)
+    closed_on = date_field(_("Date the case closed"), required=False)
 
     def __init__(self, *args, case, **kwargs):
         self.case = case

@@ -15,6 +15,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from safety.protected import ProtectedField
 
@@ -59,8 +60,9 @@ class Unit(models.Model):
 
 
 class Language(models.TextChoices):
-    ENGLISH = "en", _("English")
-    SPANISH = "es", _("Spanish")
+    # Context: a person's language, not the name shown in the language switcher.
+    ENGLISH = "en", pgettext_lazy("a person's language", "English")
+    SPANISH = "es", pgettext_lazy("a person's language", "Spanish")
 
 
 class Person(models.Model):
@@ -204,7 +206,7 @@ ADDRESS_KINDS = (ContactKind.MAILING, ContactKind.RESIDENTIAL, ContactKind.EMPLO
 
 
 class ContactSource(models.TextChoices):
-    SELF_REPORTED = "self", _("The person")
+    SELF_REPORTED = "self", _("The person themselves")
     OTHER_PARENT = "other_parent", _("The other parent")
     EMPLOYER = "employer", _("Employer report")
     NEW_HIRE = "new_hire", _("New hire directory")
@@ -269,7 +271,7 @@ class SupportOrder(models.Model):
 
 class RemedyKind(models.TextChoices):
     INCOME_WITHHOLDING = "income_withholding", _("Income withholding")
-    LICENSE_SUSPENSION = "license_suspension", _("Licence suspension")
+    LICENSE_SUSPENSION = "license_suspension", _("License suspension")
     CREDIT_REPORTING = "credit_reporting", _("Credit bureau reporting")
     FEDERAL_TAX_OFFSET = "federal_tax_offset", _("Federal tax refund offset")
     STATE_TAX_OFFSET = "state_tax_offset", _("State tax refund offset")

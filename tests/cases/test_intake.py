@@ -89,7 +89,7 @@ def test_a_caseworker_opens_a_case_with_its_people(caseworker, unit, caplog):
 
 BAD = [
     ({"opened_on": "2/30/2026"}, "opened_on", "Enter a real date"),
-    ({"opened_on": "1/1/2999"}, "opened_on", "cannot open in the future"),
+    ({"opened_on": "1/1/2999"}, "opened_on", "opening date cannot be in the future"),
     ({"cp_date_of_birth": "13/13/1990"}, "cp_date_of_birth", "Enter a real date"),
     ({"child_date_of_birth": "1/1/2999"}, "child_date_of_birth", "cannot be in the future"),
     ({"cp_ssn": "000-12-3456"}, "cp_ssn", "not a possible SSN"),

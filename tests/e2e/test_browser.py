@@ -153,3 +153,51 @@ def test_spanish_pages_are_translated_and_accessible(page: Page):
     page.get_by_role("button", name="Verificar", exact=True).click()
     expect(page.locator("html")).to_have_attribute("lang", "es")
     assert_accessible(page, "home (es)")
+
+
+def test_case_pages_are_accessible_and_reveal_records_a_reason(page: Page):
+    from cases.models import ProtectedValueAccess
+    from tests.factories import UnitFactory, full_case
+
+    worker = UserFactory(username="browser-cases", role=roles.CASEWORKER)
+    case = full_case(
+        caseworker=worker,
+        unit=UnitFactory(),
+        cp_last_name="Rodriguez",
+        address="12 Browser Canary Way",
+    )
+    page.goto("/accounts/sign-in/?next=/cases/")
+    sign_in_with_password(page, worker.username)
+    page.get_by_label("One-time code").fill(totp_code(TOTPDevice.objects.get(user=worker)))
+    page.get_by_role("button", name="Verify", exact=True).click()
+    expect(page.locator("#caseload-table")).to_contain_text(case.number)
+    assert_accessible(page, "caseload with cases")
+
+    page.get_by_role("link", name="Search cases").click()
+    page.get_by_label("Participant name").fill("Rodrigez")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator("#search-results")).to_contain_text(case.number)
+    assert_accessible(page, "search results")
+
+    page.get_by_role("link", name=case.number).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Case {case.number}")
+    expect(page.locator("body")).not_to_contain_text("Browser Canary")
+    assert_accessible(page, "case page")
+
+    page.get_by_role("link", name="Show Residential address").click()
+    assert_accessible(page, "reveal form")
+    page.get_by_role("button", name="Show it and record my reason", exact=True).click()
+    expect(page.get_by_text("Choose the reason you need to see this.")).to_be_visible()
+    # USWDS draws its own radio; people click the label.
+    page.get_by_text("Safety planning with the survivor", exact=True).click()
+    page.get_by_role("button", name="Show it and record my reason", exact=True).click()
+    expect(page.locator("#revealed-value")).to_contain_text("12 Browser Canary Way")
+    assert_accessible(page, "revealed value")
+    assert ProtectedValueAccess.objects.filter(user=worker, reason="safety").count() == 1
+
+    page.goto("/cases/new/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Open a case")
+    assert_accessible(page, "intake form")
+    page.get_by_role("button", name="Open the case", exact=True).click()
+    expect(page).to_have_title(re.compile(r"^Error: "))
+    assert_accessible(page, "intake form with errors")
