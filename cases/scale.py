@@ -8,7 +8,9 @@ phones are in the 555-0100..0199 range set aside for fiction, emails end in
 
 Speed: rows are made in Python a chunk of cases at a time and loaded with
 PostgreSQL ``COPY`` (psycopg 3), one transaction per chunk, so a million cases
-load in minutes and an interrupted run keeps the chunks it finished.
+load in minutes and an interrupted run keeps the chunks it finished. With
+``pipeline`` (the command's default) a second connection loads one chunk while the
+next is made, so Python and PostgreSQL each keep a core busy.
 
 - Persons and contact points have UUID keys made here, so their protected values
   are sealed here too, with the row id bound in exactly as ``safety.protected``

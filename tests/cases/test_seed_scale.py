@@ -32,6 +32,7 @@ from cases.models import (
     Remedy,
     RemedyStatus,
     SupportOrder,
+    Unit,
     ssn_digits,
 )
 from safety import protected
@@ -214,7 +215,7 @@ def test_scale_staff_have_roles_and_cannot_sign_in(seeded):
     assert all(u.groups.filter(name=roles.SUPERVISOR).exists() for u in supervisors)
     assert all(
         unit.supervisor.username.startswith("scale-sup-")
-        for unit in scale.Unit.objects.filter(office__code__startswith="SCALE-")
+        for unit in Unit.objects.filter(office__code__startswith="SCALE-")
     )
 
 
