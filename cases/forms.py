@@ -473,3 +473,104 @@ class AssignForm(forms.Form):
         ).order_by("last_name", "first_name")
         self.fields["caseworker"].label_from_instance = lambda u: u.get_full_name() or u.username
         self.helper = _helper("case-assign", _("Assign"), name="assign")
+
+
+class ContactAddForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What is it?"), choices=[])
+    value = forms.CharField(
+        label=_("Details"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "An address on several lines, a phone number, an email, or an employer's "
+            "name and address."
+        ),
+        error_messages={"required": _("Enter the details.")},
+    )
+    valid_from = date_field(_("Valid from"), required_message=_("Enter the date it is valid from."))
+    source = forms.ChoiceField(label=_("Where did it come from?"), choices=[])
+
+    def __init__(self, *args, **kwargs):
+        from cases.models import ContactKind, ContactSource
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = ContactKind.choices
+        self.fields["source"].choices = ContactSource.choices
+        self.helper = _helper("contact-add", _("Save contact details"), name="save")
+
+    def clean(self):
+        import re
+
+        from django.core.validators import validate_email
+
+        cleaned = super().clean()
+        kind, value = cleaned.get("kind"), (cleaned.get("value") or "").strip()
+        if not kind or not value:
+            return cleaned
+        if kind == "phone":
+            digits = re.sub(r"\D", "", value)
+            if not (10 <= len(digits) <= 15) or not re.fullmatch(r"[\d\s().+-]+", value):
+                self.add_error(
+                    "value", _("Enter a phone number with area code, like 555-010-0100.")
+                )
+        elif kind == "email":
+            try:
+                validate_email(value)
+            except forms.ValidationError:
+                self.add_error("value", _("Enter a valid email address."))
+        elif len(value.splitlines()) < 2 and kind in ("mailing", "residential"):
+            self.add_error(
+                "value", _("Enter the street on one line and the city, state and ZIP on the next.")
+            )
+        valid_from = cleaned.get("valid_from")
+        if valid_from and valid_from > timezone.localdate():
+            self.add_error("valid_from", _("The date cannot be in the future."))
+        cleaned["value"] = value
+        return cleaned
+
+
+class OrderForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount ($)"),
+        min_value=0,
+        max_value=100000,
+        decimal_places=2,
+        max_digits=10,
+    )
+    frequency = forms.ChoiceField(label=_("How often"), choices=[])
+    arrears = forms.DecimalField(
+        label=_("Arrears ($)"),
+        min_value=0,
+        max_value=10_000_000,
+        decimal_places=2,
+        max_digits=12,
+        initial=0,
+    )
+    court = forms.CharField(label=_("Court"), max_length=160)
+    order_date = date_field(_("Order date"), required_message=_("Enter the order date."))
+
+    def __init__(self, *args, **kwargs):
+        from cases.models import Frequency
+
+        super().__init__(*args, **kwargs)
+        self.fields["frequency"].choices = Frequency.choices
+        self.helper = _helper("order-record", _("Record the order"), name="save")
+
+    def clean_order_date(self):
+        return not_future(
+            self.cleaned_data["order_date"], _("The order date cannot be in the future.")
+        )
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label=_("Note"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Never write an address, phone number or other locating detail in a note."),
+        error_messages={"required": _("Write the note.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("note-add", _("Add the note"), name="save")

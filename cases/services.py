@@ -16,6 +16,7 @@ from cases.models import (
     Person,
     ProtectedValueAccess,
     RevealReason,
+    SupportOrder,
 )
 from safety import protected
 
@@ -211,3 +212,10 @@ def note_add(*, user, case: Case, body: str) -> CaseNote:
         note = CaseNote.objects.create(case=case, author=user, body=body)
         _event(case, CaseEvent.Kind.NOTE_ADDED, user, note=note.pk)
     return note
+
+
+def order_record(*, user, case: Case, **fields) -> SupportOrder:
+    with transaction.atomic():
+        order = SupportOrder.objects.create(case=case, **fields)
+        _event(case, CaseEvent.Kind.ORDER_RECORDED, user, order=order.pk)
+    return order

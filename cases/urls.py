@@ -11,6 +11,13 @@ urlpatterns = [
     path("<int:case_id>/edit/", views.case_edit, name="edit"),
     path("<int:case_id>/participants/new/", views.participant_add, name="participant_add"),
     path("<int:case_id>/assign/", views.case_assign, name="assign"),
+    path(
+        "<int:case_id>/people/<uuid:person_id>/contacts/new/",
+        views.contact_add,
+        name="contact_add",
+    ),
+    path("<int:case_id>/orders/new/", views.order_record, name="order_record"),
+    path("<int:case_id>/notes/new/", views.note_add, name="note_add"),
     path("<int:case_id>/", views.case_detail, name="detail"),
     path(
         "<int:case_id>/contacts/<uuid:contact_id>/reveal/",

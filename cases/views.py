@@ -18,6 +18,9 @@ from cases.forms import (
     CaseloadFilterForm,
     CaseOpenForm,
     CaseSearchForm,
+    ContactAddForm,
+    NoteForm,
+    OrderForm,
     ParticipantAddForm,
     RevealForm,
 )
@@ -226,3 +229,55 @@ def case_assign(request, case_id: int):
         )
         return redirect("cases:detail", case_id=case.pk)
     return _form_page(request, form, title=_("Assign the case"), case=case)
+
+
+@access(CASELOAD)
+@require_http_methods(["GET", "POST"])
+def contact_add(request, case_id: int, person_id):
+    case = selectors.case_get_for_user(request.user, case_id)
+    person = selectors.person_for_case(case, person_id)
+    form = ContactAddForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.contact_add(
+            user=request.user,
+            case=case,
+            person=person,
+            kind=data["kind"],
+            value=data["value"],
+            valid_from=data["valid_from"],
+            source=data["source"],
+        )
+        messages.success(request, _("The contact details are saved and hidden."))
+        return redirect("cases:detail", case_id=case.pk)
+    return _form_page(
+        request,
+        form,
+        case=case,
+        title=_("Add contact details for %(name)s") % {"name": person.full_name},
+        intro=_("Saved encrypted. On the case page it shows only when someone gives a reason."),
+    )
+
+
+@access(CASELOAD)
+@require_http_methods(["GET", "POST"])
+def order_record(request, case_id: int):
+    case = selectors.case_get_for_user(request.user, case_id)
+    form = OrderForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        services.order_record(user=request.user, case=case, **form.cleaned_data)
+        messages.success(request, _("The support order is recorded."))
+        return redirect("cases:detail", case_id=case.pk)
+    return _form_page(request, form, case=case, title=_("Record a support order"))
+
+
+@access(CASELOAD)
+@require_http_methods(["GET", "POST"])
+def note_add(request, case_id: int):
+    case = selectors.case_get_for_user(request.user, case_id)
+    form = NoteForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        services.note_add(user=request.user, case=case, body=form.cleaned_data["body"])
+        messages.success(request, _("The note is added."))
+        return redirect("cases:detail", case_id=case.pk)
+    return _form_page(request, form, case=case, title=_("Add a note"))

@@ -44,6 +44,9 @@ CASE_PAGES = {
     "cases:edit",
     "cases:participant_add",
     "cases:assign",
+    "cases:contact_add",
+    "cases:order_record",
+    "cases:note_add",
 }
 # Public or second-factor pages, tested in test_sign_in.py / test_health.py / test_i18n.py.
 NOT_A_PAGE = {

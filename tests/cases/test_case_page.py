@@ -53,6 +53,9 @@ def _urls(case) -> dict[str, str]:
         "edit": reverse("cases:edit", args=[case.pk]),
         "participants": reverse("cases:participant_add", args=[case.pk]),
         "assign": reverse("cases:assign", args=[case.pk]),
+        "contact": reverse("cases:contact_add", args=[case.pk, cp.pk]),
+        "order": reverse("cases:order_record", args=[case.pk]),
+        "note": reverse("cases:note_add", args=[case.pk]),
     }
 
 
@@ -144,7 +147,17 @@ def _outsider(kind: str):
     return user
 
 
-CASE_PAGES = ["detail", "reveal", "ssn", "edit", "participants", "assign"]
+CASE_PAGES = [
+    "detail",
+    "reveal",
+    "ssn",
+    "edit",
+    "participants",
+    "assign",
+    "contact",
+    "order",
+    "note",
+]
 TEAM = [(page, who) for page in CASE_PAGES for who in ("caseworker", "supervisor")]
 
 
@@ -202,7 +215,7 @@ def test_case_pages_wrong_method_and_csrf(caseworker, case):
     assert response.status_code == 403
     assert CANARY not in response.content.decode()
     assert not ProtectedValueAccess.objects.exists()
-    for page in ("edit", "participants"):
+    for page in ("edit", "participants", "contact", "order", "note"):
         assert strict.post(urls[page], {"status": "closed"}).status_code == 403
         assert client.put(urls[page]).status_code == 405
     case.refresh_from_db()
@@ -220,7 +233,7 @@ def test_case_page_queries_do_not_grow_with_the_case(caseworker, case):
 
     small = count()
     people = Person.objects.bulk_create(
-        Person(first_name=f"Extra{i}", last_name="Testperson") for i in range(100)
+        Person(first_name=f"Extra{i}", last_name="Testperson") for i in range(495)
     )
     Participant.objects.bulk_create(
         Participant(case=case, person=p, role=ParticipantRole.CHILD) for p in people

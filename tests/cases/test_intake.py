@@ -244,3 +244,77 @@ def test_a_canary_saved_through_the_forms_is_not_in_a_database_dump(caseworker, 
         "87001",
     ):
         assert secret not in text, secret
+
+
+@pytest.mark.django_db
+def test_contact_details_are_added_sealed_and_checked(caseworker, unit, caplog):
+    case = full_case(caseworker=caseworker, unit=unit)
+    person = case.participants.get(role="noncustodial_parent").person
+    url = reverse("cases:contact_add", args=[case.pk, person.pk])
+    client = verified_client(caseworker)
+    good = {
+        "kind": "residential",
+        "value": "8 Canary Bend\nTestville, NM 87002",
+        "valid_from": "1/2/2026",
+        "source": "court",
+    }
+    for changes, message in [
+        ({"value": "8 Canary Bend"}, "city, state and ZIP on the next"),
+        ({"kind": "phone", "value": "call me"}, "phone number with area code"),
+        ({"kind": "email", "value": "nope@"}, "valid email"),
+        ({"valid_from": "1/2/2999"}, "cannot be in the future"),
+        ({"kind": "fax"}, "Select a valid choice"),
+        ({"value": ""}, "Enter the details."),
+    ]:
+        response = client.post(url, {**good, **changes})
+        assert response.status_code == 200
+        assert message in response.content.decode(), changes
+    assert not ContactPoint.objects.filter(person=person).exists()
+    with caplog.at_level(logging.DEBUG):
+        assert client.post(url, good).status_code == 302
+    point = ContactPoint.objects.get(person=person)
+    assert protected.reveal(point, "value") == good["value"]
+    assert point.created_by == caseworker and point.source == "court"
+    assert "Canary" not in caplog.text
+    assert "Canary" not in client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    # Someone not on the case: 404.
+    stranger = Person.objects.create(first_name="Not", last_name="Onthecase")
+    assert client.get(reverse("cases:contact_add", args=[case.pk, stranger.pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_orders_and_notes(caseworker, unit):
+    case = full_case(caseworker=caseworker, unit=unit)
+    client = verified_client(caseworker)
+    order_url = reverse("cases:order_record", args=[case.pk])
+    bad = client.post(
+        order_url,
+        {
+            "amount": "-5",
+            "frequency": "monthly",
+            "arrears": "0",
+            "court": "X",
+            "order_date": "1/1/2026",
+        },
+    )
+    assert "greater than or equal to 0" in bad.content.decode()
+    ok = client.post(
+        order_url,
+        {
+            "amount": "410.50",
+            "frequency": "biweekly",
+            "arrears": "0",
+            "court": "Sample Court",
+            "order_date": "2/1/2026",
+        },
+    )
+    assert ok.status_code == 302
+    page = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert "$410.50" in page and "Every two weeks" in page
+
+    note_url = reverse("cases:note_add", args=[case.pk])
+    assert "Write the note." in client.post(note_url, {"body": "  "}).content.decode()
+    assert client.post(note_url, {"body": "Called the office <b>today</b>."}).status_code == 302
+    page = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert "Called the office &lt;b&gt;today&lt;/b&gt;." in page
+    assert CaseEvent.objects.filter(case=case, kind="note_added").exists()
