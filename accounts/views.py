@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
@@ -85,6 +86,7 @@ def lockout_response(request, original_response=None, credentials=None):
 
 @access(PUBLIC)
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("password")
 def sign_in(request):
     if request.user.is_authenticated and request.user.is_verified():
         return redirect(_next_url(request))

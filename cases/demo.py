@@ -53,6 +53,8 @@ def load(*, seed: int = 2026) -> int:
         unit_b = Unit.objects.create(
             name="Demo Unit B", office=south, supervisor=staff.get("supervisor")
         )
+        for unit in (unit_a, unit_b):
+            unit.caseworkers.add(*[staff[n] for n in ("caseworker", "caseworker2") if n in staff])
         count = 0
         for i in range(18):
             worker = staff["caseworker"] if i < 12 else staff["caseworker2"]

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import datetime
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -116,16 +120,31 @@ DATE_HELP = _("Month/day/year, for example 4/28/1986")
 DATE_ERRORS = {"invalid": _("Enter a real date as month/day/year, for example 4/28/1986.")}
 
 
-def date_field(label, *, required_message=None, required=True, **kwargs) -> forms.DateField:
+EARLIEST_BIRTH = datetime.date(1900, 1, 1)
+# The IV-D child support program began in 1975: nothing on a case is older.
+EARLIEST_CASE_DATE = datetime.date(1975, 1, 1)
+
+
+def date_field(
+    label, *, required_message=None, required=True, earliest=EARLIEST_BIRTH, **kwargs
+) -> forms.DateField:
     errors = dict(DATE_ERRORS)
     if required_message:
         errors["required"] = required_message
+
+    def not_too_early(value):
+        if value and value < earliest:
+            raise forms.ValidationError(
+                _("Check the year: the date cannot be before %(year)d.") % {"year": earliest.year}
+            )
+
     return forms.DateField(
         label=label,
         required=required,
         input_formats=DATE_FORMATS,
         help_text=DATE_HELP,
         error_messages=errors,
+        validators=[not_too_early],
         **kwargs,
     )
 
@@ -136,16 +155,23 @@ def not_future(value, message):
     return value
 
 
+# Shared office computers must not remember (or offer) survivors' details.
+NO_AUTOFILL = {"autocomplete": "off"}
+
+
 def clean_ssn(value: str) -> str:
-    """Nine digits, not structurally impossible (area 000 or 666, group 00, serial
-    0000). The 9xx area, never issued as an SSN, is accepted: it is what synthetic
-    and test records use."""
+    """Nine digits, not impossible: not area 000, 666 or 900-999, group 00 or
+    serial 0000. Demo and test settings (ACCEPT_TEST_SSNS) accept the 9xx area,
+    which is what synthetic records use."""
     digits = "".join(ch for ch in value if ch.isdigit())
     if not value.strip():
         return ""
     if len(digits) != 9 or any(ch not in "0123456789- " for ch in value):
         raise forms.ValidationError(_("Enter the SSN as 9 digits, for example 900-12-3456."))
     if digits[:3] in ("000", "666") or digits[3:5] == "00" or digits[5:] == "0000":
+        raise forms.ValidationError(_("That is not a possible SSN. Check the number."))
+    if digits[0] == "9" and not settings.ACCEPT_TEST_SSNS:
+        # Area 900-999 is never issued as an SSN (it is used for ITINs).
         raise forms.ValidationError(_("That is not a possible SSN. Check the number."))
     return f"{digits[:3]}-{digits[3:5]}-{digits[5:]}"
 
@@ -162,6 +188,7 @@ class PersonFieldsMixin:
         }
         if ssn:
             fields[f"{prefix}_ssn"] = forms.CharField(
+                widget=forms.TextInput(attrs=NO_AUTOFILL),
                 label=_("SSN"),
                 required=False,
                 max_length=11,
@@ -185,7 +212,9 @@ class CaseOpenForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     opened_on = date_field(
-        _("Date the case opened"), required_message=_("Enter the date the case opened.")
+        _("Date the case opened"),
+        required_message=_("Enter the date the case opened."),
+        earliest=EARLIEST_CASE_DATE,
     )
     cp_role = forms.ChoiceField(
         label=_("Custodial party is the"),
@@ -224,14 +253,26 @@ class CaseOpenForm(forms.Form):
     )
     email = forms.EmailField(label=_("Email"), required=False, max_length=254)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         from cases.models import Office, Unit
 
         super().__init__(*args, **kwargs)
-        self.fields["office"].queryset = Office.objects.all()
-        self.fields["unit"].queryset = Unit.objects.select_related("office")
+        # Only the caseworker's own units (and their offices) can be chosen.
+        units = Unit.objects.filter(caseworkers=user).select_related("office")
+        self.fields["unit"].queryset = units
+        self.fields["office"].queryset = Office.objects.filter(units__in=units).distinct()
         for prefix in ("cp", "ncp", "child"):
             self.fields.update(PersonFieldsMixin.person_fields(prefix, ssn=prefix != "child"))
+        for name in (
+            "address_line1",
+            "address_line2",
+            "address_city",
+            "address_state",
+            "address_zip",
+            "phone",
+            "email",
+        ):
+            self.fields[name].widget.attrs.update(NO_AUTOFILL)
         self.helper = _helper("case-open", _("Open the case"), name="open")
         from crispy_forms.layout import Fieldset, Layout
 
@@ -374,7 +415,7 @@ class CaseEditForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    closed_on = date_field(_("Date the case closed"), required=False)
+    closed_on = date_field(_("Date the case closed"), required=False, earliest=EARLIEST_CASE_DATE)
 
     def __init__(self, *args, case, **kwargs):
         self.case = case
@@ -437,19 +478,38 @@ class ParticipantAddForm(forms.Form):
         role = cleaned.get("role")
         if not role or self.errors:
             return cleaned
-        same_role = Participant.objects.filter(case=self.case, role=role)
+        on_case = Participant.objects.filter(case=self.case)
+        same_role = on_case.filter(role=role)
+        first = cleaned.get("person_first_name", "")
+        last = cleaned.get("person_last_name", "")
+        by_name = Q(person__first_name__iexact=first, person__last_name__iexact=last)
         twice = False
-        if cleaned["person_ssn"]:
-            digits = cleaned["person_ssn"].replace("-", "")
-            twice = same_role.filter(
+        ssn = cleaned["person_ssn"]
+        if ssn:
+            digits = ssn.replace("-", "")
+            same_ssn = on_case.filter(
                 person__ssn_index__in=protected.blind_index_candidates(digits)
-            ).exists()
+            )
+            twice = same_ssn.filter(role=role).exists()
+            custodial = {"custodial_parent", "caretaker"}
+            other_side = {"noncustodial_parent", "alleged_father"}
+            roles_held = set(same_ssn.values_list("role", flat=True))
+            if (role in custodial and roles_held & other_side) or (
+                role in other_side and roles_held & custodial
+            ):
+                self.add_error(
+                    "person_ssn",
+                    _("This SSN belongs to someone on the other side of this case."),
+                )
         if not twice and dob:
-            twice = same_role.filter(
-                person__first_name__iexact=cleaned.get("person_first_name", ""),
-                person__last_name__iexact=cleaned.get("person_last_name", ""),
-                person__date_of_birth=dob,
-            ).exists()
+            # Same name and date of birth, or same name where either has no date.
+            twice = (
+                same_role.filter(by_name)
+                .filter(Q(person__date_of_birth=dob) | Q(person__date_of_birth__isnull=True))
+                .exists()
+            )
+        elif not twice and not ssn:
+            twice = same_role.filter(by_name).exists()
         if twice:
             self.add_error("role", _("This person is already on the case in this role."))
         return cleaned
@@ -463,13 +523,14 @@ class AssignForm(forms.Form):
         error_messages={"required": _("Choose a caseworker.")},
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, case, **kwargs):
         from accounts import roles
         from accounts.models import User
 
         super().__init__(*args, **kwargs)
+        # Only the active caseworkers of the case's own unit.
         self.fields["caseworker"].queryset = User.objects.filter(
-            is_active=True, groups__name=roles.CASEWORKER
+            is_active=True, groups__name=roles.CASEWORKER, units=case.unit
         ).order_by("last_name", "first_name")
         self.fields["caseworker"].label_from_instance = lambda u: u.get_full_name() or u.username
         self.helper = _helper("case-assign", _("Assign"), name="assign")
@@ -480,7 +541,7 @@ class ContactAddForm(forms.Form):
     value = forms.CharField(
         label=_("Details"),
         max_length=500,
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=forms.Textarea(attrs={"rows": 4, **NO_AUTOFILL}),
         help_text=_(
             "An address on several lines, a phone number, an email, or an employer's "
             "name and address."
@@ -488,6 +549,7 @@ class ContactAddForm(forms.Form):
         error_messages={"required": _("Enter the details.")},
     )
     valid_from = date_field(_("Valid from"), required_message=_("Enter the date it is valid from."))
+    valid_to = date_field(_("Valid until (if known)"), required=False)
     source = forms.ChoiceField(label=_("Where did it come from?"), choices=[])
 
     def __init__(self, *args, **kwargs):
@@ -525,6 +587,9 @@ class ContactAddForm(forms.Form):
         valid_from = cleaned.get("valid_from")
         if valid_from and valid_from > timezone.localdate():
             self.add_error("valid_from", _("The date cannot be in the future."))
+        valid_to = cleaned.get("valid_to")
+        if valid_from and valid_to and valid_to < valid_from:
+            self.add_error("valid_to", _("The end date cannot be before the start date."))
         cleaned["value"] = value
         return cleaned
 
@@ -547,7 +612,9 @@ class OrderForm(forms.Form):
         initial=0,
     )
     court = forms.CharField(label=_("Court"), max_length=160)
-    order_date = date_field(_("Order date"), required_message=_("Enter the order date."))
+    order_date = date_field(
+        _("Order date"), required_message=_("Enter the order date."), earliest=EARLIEST_CASE_DATE
+    )
 
     def __init__(self, *args, **kwargs):
         from cases.models import Frequency

@@ -50,6 +50,9 @@ class Unit(models.Model):
         blank=True,
         related_name="supervised_units",
     )
+    # The caseworkers of the unit: where they may open cases, and whom the unit's
+    # supervisor may assign the unit's cases to.
+    caseworkers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="units")
 
     class Meta:
         ordering = ["office", "name"]
@@ -372,6 +375,10 @@ class ProtectedValueAccess(models.Model):
     field = models.CharField(max_length=40)
     reason = models.CharField(max_length=12, choices=RevealReason.choices)
     reason_text = models.CharField(max_length=500, blank=True)
+    # "failed": the value could not be opened (tampered or wrong key); nothing shown.
+    outcome = models.CharField(
+        max_length=8, choices=[("shown", "shown"), ("failed", "failed")], default="shown"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

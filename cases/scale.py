@@ -328,6 +328,7 @@ def scale_staff_ensure(*, caseworkers: int = DEFAULT_CASEWORKERS) -> list[Assign
                 role=roles.CASEWORKER,
                 last_name=f"Testworker{i + 1:03d}",
             )
+            unit.caseworkers.add(worker)
             assignments.append(Assignment(office.pk, unit.pk, worker.pk, office.county))
     return assignments
 

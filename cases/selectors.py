@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from accounts import roles
@@ -131,25 +131,29 @@ def case_search_for_user(
         if date_of_birth:
             people = people.filter(date_of_birth=date_of_birth)
         if name:
-            words = name.split()
             match = Q()
-            for word in words:
+            for word in name.split():
                 match |= Q(last_name__trigram_similar=word) | Q(first_name__trigram_similar=word)
             people = people.filter(match)
-        cases = cases.filter(participants__person__in=people)
-    cases = (
-        cases.distinct()
-        .select_related("office", "caseworker")
-        .prefetch_related(_custodial_prefetch())
-    )
-    if name:
-        # Best match first: the highest last-name similarity among the case's people.
-        cases = cases.annotate(
-            best=TrigramSimilarity("participants__person__last_name", name.split()[-1])
-        ).order_by("-best", "number")
-    else:
-        cases = cases.order_by("number")
+        # EXISTS, not a join: each case once, however many of its people match.
+        matching = Participant.objects.filter(case=OuterRef("pk"), person__in=people)
+        cases = cases.filter(Exists(matching))
+        if name:
+            best = (
+                matching.annotate(
+                    similarity=TrigramSimilarity("person__last_name", name.split()[-1])
+                )
+                .order_by("-similarity")
+                .values("similarity")[:1]
+            )
+            cases = cases.annotate(best=Subquery(best))
+    cases = cases.select_related("office", "caseworker").prefetch_related(_custodial_prefetch())
+    cases = cases.order_by("-best", "number") if name else cases.order_by("number")
     return cases[:limit]
+
+
+NOTES_SHOWN = 20
+EVENTS_SHOWN = 50
 
 
 def case_detail(case: Case) -> dict:
@@ -166,8 +170,10 @@ def case_detail(case: Case) -> dict:
         "participants": participants,
         "order": case.orders.order_by("-order_date", "-id").first(),
         "remedies": list(case.remedies.order_by("kind")),
-        "notes": list(CaseNote.objects.filter(case=case).select_related("author")[:20]),
-        "events": list(CaseEvent.objects.filter(case=case).select_related("actor")[:50]),
+        "notes": list(CaseNote.objects.filter(case=case).select_related("author")[:NOTES_SHOWN]),
+        "notes_total": CaseNote.objects.filter(case=case).count(),
+        "events": list(CaseEvent.objects.filter(case=case).select_related("actor")[:EVENTS_SHOWN]),
+        "events_total": CaseEvent.objects.filter(case=case).count(),
     }
 
 

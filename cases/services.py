@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from cases.models import (
     Case,
@@ -36,18 +37,30 @@ def _check_reason(reason: str, reason_text: str) -> str:
     return reason_text
 
 
+def _open_recorded(access: ProtectedValueAccess, open_value):
+    """Decrypt after the access record is written; a failure is recorded too."""
+    try:
+        return open_value()
+    except protected.ProtectedValueError:
+        ProtectedValueAccess.objects.filter(pk=access.pk).update(outcome="failed")
+        log.error("reveal %s failed: the protected value did not open", access.pk)
+        raise
+
+
+@sensitive_variables()
 def contact_reveal(
     *, user, case: Case, contact_point: ContactPoint, reason: str, reason_text: str = ""
 ) -> str:
     """Decrypt one contact point for ``user`` and record who, when, which and why.
 
-    The record is written in the same transaction: if it cannot be written, the
-    value is not returned. The caller has already scoped ``case`` to the user and
-    ``contact_point`` to the case (cases/selectors.py).
+    The record is written first: no value is returned without it. If the value
+    cannot be opened, ``ProtectedValueError`` is raised and the record says so.
+    The caller has already scoped ``case`` to the user and ``contact_point`` to
+    the case (cases/selectors.py).
     """
     reason_text = _check_reason(reason, reason_text)
     with transaction.atomic():
-        ProtectedValueAccess.objects.create(
+        access = ProtectedValueAccess.objects.create(
             user=user,
             case=case,
             person_id=contact_point.person_id,
@@ -62,18 +75,19 @@ def contact_reveal(
             actor=user,
             detail={"contact_point": str(contact_point.pk), "reason": reason},
         )
-        value = protected.reveal(contact_point, "value")
+    value = _open_recorded(access, lambda: protected.reveal(contact_point, "value"))
     log.info("user %s revealed contact point %s on case %s", user.pk, contact_point.pk, case.pk)
     return value
 
 
+@sensitive_variables()
 def ssn_reveal_last_four(
     *, user, case: Case, person: Person, reason: str, reason_text: str = ""
 ) -> str | None:
     """The last four digits of a person's SSN (the full number is never shown)."""
     reason_text = _check_reason(reason, reason_text)
     with transaction.atomic():
-        ProtectedValueAccess.objects.create(
+        access = ProtectedValueAccess.objects.create(
             user=user,
             case=case,
             person=person,
@@ -87,7 +101,7 @@ def ssn_reveal_last_four(
             actor=user,
             detail={"person": str(person.pk), "field": "ssn:last4", "reason": reason},
         )
-        ssn = protected.reveal(person, "ssn")
+    ssn = _open_recorded(access, lambda: protected.reveal(person, "ssn"))
     log.info("user %s revealed SSN last four of person %s on case %s", user.pk, person.pk, case.pk)
     return None if ssn is None else ssn[-4:]
 
@@ -101,6 +115,7 @@ def _event(case: Case, kind: str, actor, **detail) -> None:
 
 def person_create(
     *,
+    user,
     first_name: str,
     last_name: str,
     middle_name: str = "",
@@ -117,7 +132,38 @@ def person_create(
     )
     protected.seal(person, "ssn", ssn)
     person.save()
+    if ssn:
+        _carry_over_fvi(user=user, person=person, ssn=ssn)
     return person
+
+
+def _carry_over_fvi(*, user, person: Person, ssn: str) -> None:
+    """A new record whose SSN matches a flagged person gets the flag too.
+
+    Records are not linked automatically: linking would show the other record's
+    contact details on this case, so typing someone's SSN would be a way to find
+    them. But the protection must not be lost because a person was entered again.
+    """
+    from safety.models import FamilyViolenceIndicator
+
+    digits = "".join(ch for ch in ssn if ch.isdigit())
+    flagged = (
+        FamilyViolenceIndicator.objects.filter(
+            removed_at__isnull=True,
+            person__ssn_index__in=protected.blind_index_candidates(digits),
+        )
+        .exclude(person=person)
+        .order_by("set_at")
+        .first()
+    )
+    if flagged is not None:
+        FamilyViolenceIndicator.objects.create(
+            person=person,
+            reason=flagged.reason,
+            note="Carried over: the same SSN belongs to a person with a standing FVI.",
+            set_by=user,
+        )
+        log.info("FVI carried over to person %s from FVI %s", person.pk, flagged.pk)
 
 
 def contact_add(
@@ -169,7 +215,7 @@ def case_open(*, user, case_fields: dict, people: list[dict]) -> Case:
         for entry in people:
             contacts = entry.pop("contacts", [])
             role = entry.pop("role")
-            person = person_create(**entry)
+            person = person_create(user=user, **entry)
             participant_add(user=user, case=case, person=person, role=role)
             for kind, value, source in contacts:
                 contact_add(

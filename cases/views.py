@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import roles
@@ -25,6 +26,7 @@ from cases.forms import (
     RevealForm,
 )
 from cases.models import CaseStatus
+from safety.protected import ProtectedValueError
 
 CASELOAD = staff(roles.CASEWORKER, roles.SUPERVISOR, name="caseload")
 PAGE_SIZE = 25
@@ -85,20 +87,32 @@ def case_detail(request, case_id: int):
     return render(request, "cases/detail.html", {"case": case, **selectors.case_detail(case)})
 
 
+@sensitive_variables("value")
 def _reveal(request, case, *, what: str, reveal):
     form = RevealForm(request.POST if request.method == "POST" else None)
-    value = None
+    value, failed = None, False
     if request.method == "POST" and form.is_valid():
-        value = reveal(form.cleaned_data["reason"], form.cleaned_data["reason_text"])
+        try:
+            value = reveal(form.cleaned_data["reason"], form.cleaned_data["reason_text"])
+        except ProtectedValueError:
+            failed = True  # recorded by the service; nothing is shown
     return render(
         request,
         "cases/reveal.html",
-        {"case": case, "form": form, "what": what, "value": value, "revealed": value is not None},
+        {
+            "case": case,
+            "form": form,
+            "what": what,
+            "value": value,
+            "revealed": value is not None,
+            "failed": failed,
+        },
     )
 
 
 @access(CASELOAD)
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters()
 def contact_reveal(request, case_id: int, contact_id):
     case = selectors.case_get_for_user(request.user, case_id)
     point = selectors.contact_point_for_case(case, contact_id)
@@ -115,6 +129,7 @@ def contact_reveal(request, case_id: int, contact_id):
 
 @access(CASELOAD)
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters()
 def ssn_reveal(request, case_id: int, person_id):
     case = selectors.case_get_for_user(request.user, case_id)
     person = selectors.person_for_case(case, person_id)
@@ -156,8 +171,9 @@ def _form_page(request, form, *, title, case=None, intro="", cancel=None):
 
 @access(CASEWORKERS)
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters()
 def case_open(request):
-    form = CaseOpenForm(request.POST if request.method == "POST" else None)
+    form = CaseOpenForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             case = services.case_open(
@@ -191,6 +207,7 @@ def case_edit(request, case_id: int):
 
 @access(CASELOAD)
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters()
 def participant_add(request, case_id: int):
     case = selectors.case_get_for_user(request.user, case_id)
     form = ParticipantAddForm(request.POST if request.method == "POST" else None, case=case)
@@ -198,6 +215,7 @@ def participant_add(request, case_id: int):
         data = form.cleaned_data
         with transaction.atomic():
             person = services.person_create(
+                user=request.user,
                 first_name=data["person_first_name"],
                 last_name=data["person_last_name"],
                 date_of_birth=data["person_date_of_birth"],
@@ -217,6 +235,7 @@ def case_assign(request, case_id: int):
         raise Http404
     form = AssignForm(
         request.POST if request.method == "POST" else None,
+        case=case,
         initial={"caseworker": case.caseworker_id},
     )
     if request.method == "POST" and form.is_valid():
@@ -233,6 +252,7 @@ def case_assign(request, case_id: int):
 
 @access(CASELOAD)
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters()
 def contact_add(request, case_id: int, person_id):
     case = selectors.case_get_for_user(request.user, case_id)
     person = selectors.person_for_case(case, person_id)
@@ -246,6 +266,7 @@ def contact_add(request, case_id: int, person_id):
             kind=data["kind"],
             value=data["value"],
             valid_from=data["valid_from"],
+            valid_to=data["valid_to"],
             source=data["source"],
         )
         messages.success(request, _("The contact details are saved and hidden."))

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.views.decorators.debug import sensitive_variables
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def _context(instance: models.Model, field_name: str) -> bytes:
     return f"{instance._meta.db_table}.{column}.{instance.pk}".encode()
 
 
+@sensitive_variables()
 def seal_text(plaintext: str, context: bytes) -> Sealed:
     key_id = newest_key_id()
     nonce = os.urandom(_NONCE_BYTES)
@@ -89,6 +91,7 @@ def seal_text(plaintext: str, context: bytes) -> Sealed:
     return Sealed(f"{PREFIX}.{key_id}.{encoded}")
 
 
+@sensitive_variables()
 def open_text(sealed: Sealed, context: bytes) -> str:
     where = context.decode(errors="replace")
     try:
@@ -110,6 +113,7 @@ def open_text(sealed: Sealed, context: bytes) -> str:
         raise ProtectedValueError(f"{where}: the protected value failed to open") from None
 
 
+@sensitive_variables()
 def seal(instance: models.Model, field_name: str, plaintext: str | None) -> None:
     """Encrypt ``plaintext`` into ``instance.<field_name>`` (blank stores NULL),
     and update the field's blind index if it has one."""
@@ -124,6 +128,7 @@ def seal(instance: models.Model, field_name: str, plaintext: str | None) -> None
         setattr(instance, field.blind_index, blind_index(field.normalize(plaintext)))
 
 
+@sensitive_variables()
 def reveal(instance: models.Model, field_name: str) -> str | None:
     """The plaintext of a protected field. Callers that show it to a person go
     through the reveal service, which records the access."""
@@ -133,10 +138,12 @@ def reveal(instance: models.Model, field_name: str) -> str | None:
     return open_text(sealed, _context(instance, field_name))
 
 
+@sensitive_variables()
 def _index_key(field_key: bytes) -> bytes:
     return hmac.new(field_key, b"safe-access blind index v1", hashlib.sha256).digest()
 
 
+@sensitive_variables()
 def blind_index(normalized: str, key_id: str | None = None) -> str:
     """The keyed blind index of a normalized value under one key (the newest by default)."""
     key_id = key_id or newest_key_id()

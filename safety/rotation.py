@@ -102,6 +102,9 @@ class RotationResult:
     failures: list[FailedValue] = field(default_factory=list)  # the first FAILURES_KEPT
     batches: int = 0
     stopped_early: bool = False  # limit_batches reached; run again to continue
+    # Values still not under the newest key when the run ended, counted afresh
+    # (a process still sealing with an old key, or a value changed meanwhile).
+    remaining: int = 0
     seconds: float = 0.0
 
     @property
@@ -191,6 +194,9 @@ def rotate_encryption_keys(
             progress=progress,
             before_write=before_write,
         )
+    # Recount rather than trust the batches: only a zero here means the old key
+    # can be removed.
+    result.remaining = sum(_count_stale(target, prefix)[1] for target in targets)
     result.seconds = time.monotonic() - started
     return result
 

@@ -21,6 +21,8 @@ env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
 DEMO_TOOLS = False  # demo-only commands (printing TOTP codes); never in production
+# Accept SSNs from the never-issued 900-999 area (synthetic demo and test data only).
+ACCEPT_TEST_SSNS = False
 
 # --- Secrets and services (production overrides with required values) -------
 SECRET_KEY = env("SECRET_KEY", default="")

@@ -8,6 +8,7 @@ DEBUG = env.bool("DEBUG", default=True)
 # than fall back to a guessable default.
 SECRET_KEY = env("SECRET_KEY")
 DEMO_TOOLS = True
+ACCEPT_TEST_SSNS = True
 # WhiteNoise serves straight from the finders (node_modules, static/); no collectstatic.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True

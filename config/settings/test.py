@@ -18,6 +18,7 @@ CELERY_BROKER_URL = REDIS_URL
 # different test database names.
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_safe_access")}
 DEMO_TOOLS = True
+ACCEPT_TEST_SSNS = True
 STATIC_ROOT = None
 # Static files are served by the live server's own handler in browser tests;
 # WhiteNoise scanning the USWDS tree for every test client would cost ~0.3 s each.

@@ -246,3 +246,30 @@ def test_case_page_queries_do_not_grow_with_the_case(caseworker, case):
     CaseEvent.objects.bulk_create(CaseEvent(case=case, kind="edited") for _ in range(80))
     assert count() == small
     assert small <= 20
+
+
+def test_a_value_that_will_not_open_gets_a_clear_page_and_is_recorded(caseworker, case, caplog):
+    from safety.protected import Sealed
+
+    point = _address(case)
+    prefix, key_id, body = point.value.token.split(".", 2)
+    ContactPoint.objects.filter(pk=point.pk).update(
+        value=Sealed(f"{prefix}.{key_id}.{body[:-4]}AAAA")
+    )
+    with caplog.at_level(logging.DEBUG):
+        response = verified_client(caseworker).post(_urls(case)["reveal"], {"reason": "safety"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "This value cannot be opened" in html
+    assert "Traceback" not in html and body[:20] not in html
+    access = ProtectedValueAccess.objects.get()
+    assert access.outcome == "failed" and access.user == caseworker
+    assert CANARY not in caplog.text
+
+
+def test_the_case_page_says_when_older_notes_are_not_shown(caseworker, case):
+    CaseNote.objects.bulk_create(
+        CaseNote(case=case, author=caseworker, body="n") for _ in range(25)
+    )
+    html = verified_client(caseworker).get(_urls(case)["detail"]).content.decode()
+    assert "Showing the latest 20 of 25 notes." in html

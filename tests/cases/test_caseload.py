@@ -196,3 +196,34 @@ def test_safety_flag_filter_and_column(caseworker, unit):
     # A removed flag no longer counts.
     FamilyViolenceIndicator.objects.update(removed_at="2026-01-01T00:00:00Z")
     assert _numbers(client.get(CASELOAD, {"flag": "yes"})) == []
+
+
+def test_search_lists_each_case_once_and_keeps_constant_queries(caseworker, other_worker, unit):
+    from cases.models import ParticipantRole
+    from tests.factories import ParticipantFactory, PersonFactory
+
+    case = full_case(caseworker=caseworker, unit=unit, cp_last_name="Rodriguez")
+    for last in ("Rodriguez", "Rodriguezson"):
+        ParticipantFactory(
+            case=case, person=PersonFactory(last_name=last), role=ParticipantRole.CHILD
+        )
+    client = verified_client(caseworker)
+    response = client.post(SEARCH, {"name": "Rodriguez"})
+    assert [c.number for c in response.context["results"]] == [case.number]
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            client.post(SEARCH, {"name": "Rodriguez"})
+        return len(queries)
+
+    small = count()
+    for _ in range(20):
+        full_case(caseworker=caseworker, unit=unit, cp_last_name="Rodriguez")
+    assert count() == small
+
+
+def test_search_by_number_or_birth_date_stays_in_scope(caseworker, other_worker, unit):
+    theirs = full_case(caseworker=other_worker)
+    client = verified_client(caseworker)
+    assert client.post(SEARCH, {"number": theirs.number}).context["results"] == []
+    assert client.post(SEARCH, {"date_of_birth": "4/28/1988"}).context["results"] == []

@@ -24,11 +24,11 @@ CANARY_PHONE = "555-010-7788"
 CANARY_SSN = "900-77-4242"
 
 
-def _form(unit, **changes) -> dict:
+def _form(home_unit, **changes) -> dict:
     data = {
         "number": "NM-2026-0001",
-        "office": unit.office_id,
-        "unit": unit.pk,
+        "office": home_unit.office_id,
+        "unit": home_unit.pk,
         "programs": ["program_tanf", "program_medicaid"],
         "opened_on": "3/2/2026",
         "cp_role": "custodial_parent",
@@ -56,8 +56,10 @@ def _form(unit, **changes) -> dict:
 
 
 @pytest.fixture
-def unit(db, supervisor):
-    return UnitFactory(supervisor=supervisor)
+def unit(db, supervisor, caseworker):
+    unit = UnitFactory(supervisor=supervisor)
+    unit.caseworkers.add(caseworker)
+    return unit
 
 
 @pytest.mark.django_db
@@ -134,8 +136,10 @@ def test_duplicate_case_number_and_wrong_unit(caseworker, unit):
     assert client.post(OPEN, _form(unit)).status_code == 302
     again = client.post(OPEN, _form(unit, number="nm-2026-0001"))
     assert "A case with this number exists already." in again.content.decode()
-    other_office = OfficeFactory(code="OFZ", county="Elsewhere")
-    wrong = client.post(OPEN, _form(unit, number="NM-2", office=other_office.pk))
+    # A caseworker in units of two offices must pick a unit of the chosen office.
+    second = UnitFactory(office=OfficeFactory(code="OFZ", county="Elsewhere"))
+    second.caseworkers.add(caseworker)
+    wrong = client.post(OPEN, _form(unit, number="NM-2", office=second.office_id))
     assert "Choose a unit of the selected office." in wrong.content.decode()
     assert Case.objects.count() == 1
 
@@ -191,12 +195,20 @@ def test_editing_a_case_checks_the_closing_date(caseworker, unit):
 def test_supervisor_reassigns_a_case(supervisor, caseworker, unit):
     case = full_case(caseworker=caseworker, unit=unit)
     newcomer = UserFactory(username="cw-new-owner", role=roles.CASEWORKER)
+    elsewhere = UserFactory(username="cw-other-unit", role=roles.CASEWORKER)
+    UnitFactory().caseworkers.add(elsewhere)
+    unit.caseworkers.add(newcomer)
     client = verified_client(supervisor)
     url = reverse("cases:assign", args=[case.pk])
     bad = client.post(url, {"caseworker": "999999"})
     assert "Select a valid choice" in bad.content.decode()
     not_a_worker = client.post(url, {"caseworker": supervisor.pk})
     assert "Select a valid choice" in not_a_worker.content.decode()
+    # A caseworker of another unit cannot be given this unit's case.
+    other_unit = client.post(url, {"caseworker": elsewhere.pk})
+    assert "Select a valid choice" in other_unit.content.decode()
+    case.refresh_from_db()
+    assert case.caseworker == caseworker
     assert client.post(url, {"caseworker": newcomer.pk}).status_code == 302
     case.refresh_from_db()
     assert case.caseworker == newcomer
@@ -318,3 +330,95 @@ def test_orders_and_notes(caseworker, unit):
     page = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
     assert "Called the office &lt;b&gt;today&lt;/b&gt;." in page
     assert CaseEvent.objects.filter(case=case, kind="note_added").exists()
+
+
+@pytest.mark.django_db
+def test_a_caseworker_opens_cases_only_in_their_own_units(caseworker, unit):
+    foreign = UnitFactory()
+    response = verified_client(caseworker).post(
+        OPEN, _form(unit, unit=foreign.pk, office=foreign.office_id)
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not Case.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_flag_follows_the_ssn_to_a_new_record(caseworker, unit):
+    from safety.models import FamilyViolenceIndicator
+
+    first = full_case(caseworker=caseworker, unit=unit)
+    survivor = first.participants.get(role="custodial_parent").person  # SSN 900-55-1234
+    FamilyViolenceIndicator.objects.create(
+        person=survivor, reason="protective_order", set_by=caseworker
+    )
+    client = verified_client(caseworker)
+    assert client.post(OPEN, _form(unit, cp_ssn="900-55-1234")).status_code == 302
+    second = Case.objects.get(number="NM-2026-0001")
+    new_record = second.participants.get(role="custodial_parent").person
+    assert new_record.pk != survivor.pk  # not linked: her other details stay off this case
+    fvi = FamilyViolenceIndicator.objects.get(person=new_record)
+    assert fvi.reason == "protective_order" and fvi.removed_at is None
+    flagged = client.get(reverse("cases:caseload"), {"flag": "yes"}).context["cases"]
+    assert second.number in [c.number for c in flagged]
+    # Nothing of her other record shows on the new case.
+    assert (
+        not ContactPoint.objects.filter(person=new_record)
+        .exclude(pk__in=ContactPoint.objects.filter(person=new_record, created_by=caseworker))
+        .exists()
+    )
+
+
+@pytest.mark.django_db
+def test_duplicates_without_ssn_or_birth_date_and_across_sides(caseworker, unit):
+    case = full_case(caseworker=caseworker, unit=unit)
+    url = reverse("cases:participant_add", args=[case.pk])
+    client = verified_client(caseworker)
+    child = {
+        "role": "child",
+        "person_first_name": "Eli",
+        "person_last_name": "Testperson",
+        "person_date_of_birth": "",
+        "person_ssn": "",
+    }
+    assert client.post(url, child).status_code == 302
+    again = client.post(url, child)
+    assert "already on the case in this role" in again.content.decode()
+    with_dob = client.post(url, {**child, "person_date_of_birth": "3/3/2021"})
+    assert "already on the case in this role" in with_dob.content.decode()
+    # The custodial parent's SSN given to a new noncustodial parent.
+    ncp = {
+        "role": "noncustodial_parent",
+        "person_first_name": "Zed",
+        "person_last_name": "Testperson",
+        "person_date_of_birth": "",
+        "person_ssn": "900-55-1234",
+    }
+    crossed = client.post(url, ncp)
+    assert "other side of this case" in crossed.content.decode()
+    assert Participant.objects.filter(case=case, role="child").count() == 2
+
+
+@pytest.mark.django_db
+def test_never_issued_ssns_are_refused_outside_demo_and_test(caseworker, unit, settings):
+    settings.ACCEPT_TEST_SSNS = False
+    response = verified_client(caseworker).post(OPEN, _form(unit, cp_ssn="900-12-3456"))
+    assert "not a possible SSN" in response.content.decode()
+    assert not Case.objects.exists()
+
+
+@pytest.mark.django_db
+def test_implausible_old_dates_are_refused(caseworker, unit):
+    client = verified_client(caseworker)
+    for field, value in (("cp_date_of_birth", "1/1/0001"), ("opened_on", "6/1/1960")):
+        response = client.post(OPEN, _form(unit, **{field: value}))
+        assert "Check the year" in response.content.decode(), field
+    assert not Case.objects.exists()
+
+
+@pytest.mark.django_db
+def test_long_form_errors_are_summarised_and_linked(caseworker, unit):
+    response = verified_client(caseworker).post(OPEN, _form(unit, cp_ssn="12", address_zip="1"))
+    html = response.content.decode()
+    assert 'id="error-summary"' in html and "There are problems with 2 answers" in html
+    assert 'href="#div_id_cp_ssn"' in html and 'id="div_id_cp_ssn"' in html

@@ -71,10 +71,13 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Stopped after {result.batches} batches as asked; run again to continue."
             )
-        elif result.ok and result.skipped == 0:
+        elif result.ok and result.remaining == 0:
             self.stdout.write(self.style.SUCCESS("Every protected value is under the newest key."))
         elif result.ok:
-            self.stdout.write("Run again to pick up any value that was changed meanwhile.")
+            self.stdout.write(
+                f"{result.remaining} rows still hold values under an older key (changed or "
+                "written meanwhile). Keep the old key listed and run again."
+            )
 
         if not result.ok:
             for failure in result.failures[:FAILURES_SHOWN]:
