@@ -195,6 +195,13 @@ def test_case_pages_are_accessible_and_reveal_records_a_reason(page: Page):
     assert_accessible(page, "revealed value")
     assert ProtectedValueAccess.objects.filter(user=worker, reason="safety").count() == 1
 
+    page.goto(f"/cases/{case.pk}/")
+    page.get_by_role("link", name="Add contact details").first.click()
+    assert_accessible(page, "contact form")
+    page.get_by_role("button", name="Save contact details", exact=True).click()
+    expect(page.locator("#error-summary")).to_be_focused()
+    assert_accessible(page, "contact form with errors")
+
     page.goto("/cases/new/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Open a case")
     assert_accessible(page, "intake form")

@@ -269,3 +269,45 @@ def test_each_batch_commits_on_its_own(settings):
     assert result.ok and result.rotated == 10
     assert seen[:3] == [0, 2, 4]  # before each person batch: the earlier ones are committed
     assert _revealed() == (set(SSNS), set(ADDRESSES))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reads_keep_working_while_a_rotation_runs_in_another_thread(settings):
+    """A reader on its own connection decrypts every value again and again while
+    the rotation commits batch after batch; no read fails, and the reader sees
+    old and new keys side by side."""
+    import threading
+
+    for _ in range(8):
+        _people()
+    settings.FIELD_ENCRYPTION_KEYS = {"k-new": os.urandom(32), **settings.FIELD_ENCRYPTION_KEYS}
+    done = threading.Event()
+    outcome = {}
+
+    def rotate():
+        try:
+            outcome["result"] = rotate_encryption_keys(
+                batch_size=3, before_write=lambda model, pks: done.wait(0.01)
+            )
+        finally:
+            connection.close()
+            done.set()
+
+    worker = threading.Thread(target=rotate)
+    worker.start()
+    reads, mixed = 0, 0
+    try:
+        while not done.is_set():
+            points = list(ContactPoint.objects.all())
+            keys = {p.value.key_id for p in points}
+            mixed += len(keys) > 1
+            assert {protected.reveal(p, "value") for p in points} == set(ADDRESSES)
+            for person in Person.objects.exclude(ssn=None):
+                assert protected.reveal(person, "ssn") in SSNS
+            reads += 1
+    finally:
+        worker.join(timeout=60)
+    result = outcome["result"]
+    assert result.ok and result.remaining == 0
+    assert reads > 1 and mixed >= 1, (reads, mixed)
+    assert _revealed() == (set(SSNS), set(ADDRESSES))
