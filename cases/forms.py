@@ -641,3 +641,55 @@ class NoteForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper("note-add", _("Add the note"), name="save")
+
+
+class PersonEditForm(forms.Form):
+    first_name = forms.CharField(label=_("First name"), max_length=100)
+    middle_name = forms.CharField(label=_("Middle name"), max_length=100, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=100)
+    date_of_birth = date_field(_("Date of birth"), required=False)
+    new_ssn = forms.CharField(
+        label=_("Replace the SSN"),
+        required=False,
+        max_length=11,
+        widget=forms.TextInput(attrs=NO_AUTOFILL),
+        help_text=_("Only to correct it. Leave blank to keep the SSN on file."),
+    )
+
+    def __init__(self, *args, person, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "first_name": person.first_name,
+                "middle_name": person.middle_name,
+                "last_name": person.last_name,
+                "date_of_birth": person.date_of_birth,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("person-edit", _("Save changes"), name="save")
+
+    def clean_new_ssn(self):
+        return clean_ssn(self.cleaned_data["new_ssn"])
+
+    def clean_date_of_birth(self):
+        return not_future(
+            self.cleaned_data["date_of_birth"], _("The date of birth cannot be in the future.")
+        )
+
+
+class ContactEndForm(forms.Form):
+    valid_to = date_field(
+        _("No longer valid from"), required_message=_("Enter the date it stopped being valid.")
+    )
+
+    def __init__(self, *args, contact_point, **kwargs):
+        self.contact_point = contact_point
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("contact-end", _("Mark as no longer valid"), name="save")
+
+    def clean_valid_to(self):
+        value = self.cleaned_data["valid_to"]
+        if value < self.contact_point.valid_from:
+            raise forms.ValidationError(_("The end date cannot be before the start date."))
+        return not_future(value, _("The date cannot be in the future."))

@@ -265,3 +265,35 @@ def order_record(*, user, case: Case, **fields) -> SupportOrder:
         order = SupportOrder.objects.create(case=case, **fields)
         _event(case, CaseEvent.Kind.ORDER_RECORDED, user, order=order.pk)
     return order
+
+
+def person_update(*, user, case: Case, person: Person, fields: dict, new_ssn: str = "") -> Person:
+    """Correct a person's details. A new SSN replaces the sealed one (and its index)."""
+    with transaction.atomic():
+        changed = [name for name, value in fields.items() if getattr(person, name) != value]
+        for name in changed:
+            setattr(person, name, fields[name])
+        if new_ssn:
+            protected.seal(person, "ssn", new_ssn)
+            changed += ["ssn", "ssn_index"]
+        if changed:
+            person.save(update_fields=changed)
+            # Field names only, never values.
+            _event(case, CaseEvent.Kind.EDITED, user, person=str(person.pk), fields=changed)
+        if new_ssn:
+            _carry_over_fvi(user=user, person=person, ssn=new_ssn)
+    return person
+
+
+def contact_end(*, user, case: Case, contact_point: ContactPoint, valid_to) -> ContactPoint:
+    with transaction.atomic():
+        contact_point.valid_to = valid_to
+        contact_point.save(update_fields=["valid_to"])
+        _event(
+            case,
+            CaseEvent.Kind.EDITED,
+            user,
+            contact_point=str(contact_point.pk),
+            fields=["valid_to"],
+        )
+    return contact_point

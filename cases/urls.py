@@ -16,6 +16,8 @@ urlpatterns = [
         views.contact_add,
         name="contact_add",
     ),
+    path("<int:case_id>/people/<uuid:person_id>/edit/", views.person_edit, name="person_edit"),
+    path("<int:case_id>/contacts/<uuid:contact_id>/end/", views.contact_end, name="contact_end"),
     path("<int:case_id>/orders/new/", views.order_record, name="order_record"),
     path("<int:case_id>/notes/new/", views.note_add, name="note_add"),
     path("<int:case_id>/", views.case_detail, name="detail"),

@@ -20,9 +20,11 @@ from cases.forms import (
     CaseOpenForm,
     CaseSearchForm,
     ContactAddForm,
+    ContactEndForm,
     NoteForm,
     OrderForm,
     ParticipantAddForm,
+    PersonEditForm,
     RevealForm,
 )
 from cases.models import CaseStatus
@@ -302,3 +304,53 @@ def note_add(request, case_id: int):
         messages.success(request, _("The note is added."))
         return redirect("cases:detail", case_id=case.pk)
     return _form_page(request, form, case=case, title=_("Add a note"))
+
+
+@access(CASELOAD)
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters()
+def person_edit(request, case_id: int, person_id):
+    case = selectors.case_get_for_user(request.user, case_id)
+    person = selectors.person_for_case(case, person_id)
+    form = PersonEditForm(request.POST if request.method == "POST" else None, person=person)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        new_ssn = data.pop("new_ssn")
+        services.person_update(
+            user=request.user, case=case, person=person, fields=data, new_ssn=new_ssn
+        )
+        messages.success(
+            request, _("The details of %(name)s are saved.") % {"name": person.full_name}
+        )
+        return redirect("cases:detail", case_id=case.pk)
+    return _form_page(
+        request,
+        form,
+        case=case,
+        title=_("Correct the details of %(name)s") % {"name": person.full_name},
+    )
+
+
+@access(CASELOAD)
+@require_http_methods(["GET", "POST"])
+def contact_end(request, case_id: int, contact_id):
+    case = selectors.case_get_for_user(request.user, case_id)
+    point = selectors.contact_point_for_case(case, contact_id)
+    form = ContactEndForm(request.POST if request.method == "POST" else None, contact_point=point)
+    if request.method == "POST" and form.is_valid():
+        services.contact_end(
+            user=request.user,
+            case=case,
+            contact_point=point,
+            valid_to=form.cleaned_data["valid_to"],
+        )
+        messages.success(request, _("The contact details are marked as no longer valid."))
+        return redirect("cases:detail", case_id=case.pk)
+    return _form_page(
+        request,
+        form,
+        case=case,
+        title=_("%(kind)s of %(name)s is no longer valid")
+        % {"kind": point.get_kind_display(), "name": point.person.full_name},
+        intro=_("It stays on file, hidden, with the dates it was valid."),
+    )

@@ -47,6 +47,8 @@ CASE_PAGES = {
     "cases:contact_add",
     "cases:order_record",
     "cases:note_add",
+    "cases:person_edit",
+    "cases:contact_end",
 }
 # Public or second-factor pages, tested in test_sign_in.py / test_health.py / test_i18n.py.
 NOT_A_PAGE = {

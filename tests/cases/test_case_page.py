@@ -56,6 +56,8 @@ def _urls(case) -> dict[str, str]:
         "contact": reverse("cases:contact_add", args=[case.pk, cp.pk]),
         "order": reverse("cases:order_record", args=[case.pk]),
         "note": reverse("cases:note_add", args=[case.pk]),
+        "person": reverse("cases:person_edit", args=[case.pk, cp.pk]),
+        "end": reverse("cases:contact_end", args=[case.pk, point.pk]),
     }
 
 
@@ -215,7 +217,7 @@ def test_case_pages_wrong_method_and_csrf(caseworker, case):
     assert response.status_code == 403
     assert CANARY not in response.content.decode()
     assert not ProtectedValueAccess.objects.exists()
-    for page in ("edit", "participants", "contact", "order", "note"):
+    for page in ("edit", "participants", "contact", "order", "note", "person", "end"):
         assert strict.post(urls[page], {"status": "closed"}).status_code == 403
         assert client.put(urls[page]).status_code == 405
     case.refresh_from_db()

@@ -422,3 +422,41 @@ def test_long_form_errors_are_summarised_and_linked(caseworker, unit):
     html = response.content.decode()
     assert 'id="error-summary"' in html and "There are problems with 2 answers" in html
     assert 'href="#div_id_cp_ssn"' in html and 'id="div_id_cp_ssn"' in html
+
+
+@pytest.mark.django_db
+def test_correcting_a_person_and_ending_an_address(caseworker, unit, caplog):
+    case = full_case(caseworker=caseworker, unit=unit)
+    cp = case.participants.get(role="custodial_parent").person
+    client = verified_client(caseworker)
+    url = reverse("cases:person_edit", args=[case.pk, cp.pk])
+    bad = client.post(url, {"first_name": "", "last_name": "X", "new_ssn": "666-00-0000"})
+    html = bad.content.decode()
+    assert "This field is required" in html and "not a possible SSN" in html
+    cp.refresh_from_db()
+    assert protected.reveal(cp, "ssn") == "900-55-1234"
+    with caplog.at_level(logging.DEBUG):
+        ok = client.post(
+            url,
+            {
+                "first_name": "Anna",
+                "last_name": "Testperson",
+                "date_of_birth": "4/28/1988",
+                "new_ssn": "900-66-4321",
+            },
+        )
+    assert ok.status_code == 302
+    cp.refresh_from_db()
+    assert cp.first_name == "Anna" and protected.reveal(cp, "ssn") == "900-66-4321"
+    assert "900-66-4321" not in caplog.text
+    event = CaseEvent.objects.filter(case=case, kind="edited").latest("id")
+    assert "4321" not in str(event.detail) and "ssn" in event.detail["fields"]
+
+    point = ContactPoint.objects.get(person=cp)
+    end = reverse("cases:contact_end", args=[case.pk, point.pk])
+    early = client.post(end, {"valid_to": "1/1/2020"})
+    assert "cannot be before the start date" in early.content.decode()
+    assert client.post(end, {"valid_to": "2/1/2026"}).status_code == 302
+    point.refresh_from_db()
+    assert str(point.valid_to) == "2026-02-01"
+    assert protected.reveal(point, "value") == "1 Synthetic Way"
