@@ -38,3 +38,105 @@ class FamilyViolenceIndicator(models.Model):
 
     def __str__(self) -> str:
         return f"FVI {self.pk} on person {self.person_id}"
+
+
+# Remedies a hold can name: the enforcement remedies on a case, plus general
+# notices to the other parent (the safety plan can hold those too).
+GENERAL_NOTICES = "general_notices"
+
+
+def hold_remedy_choices():
+    from cases.models import RemedyKind
+
+    return [*RemedyKind.choices, (GENERAL_NOTICES, _("General notices to the other parent"))]
+
+
+class SafetyReview(models.Model):
+    """A recorded safety review (screening outcome) of a case. With none, the gate
+    holds every remedy (SAFETY_HOLD_UNSCREENED, on by default)."""
+
+    class Outcome(models.TextChoices):
+        NO_CONCERNS = "no_concerns", _("No safety concerns disclosed")
+        CONCERNS = "concerns", _("Safety concerns disclosed")
+        NOT_SAFE_TO_SCREEN = "not_safe", _("Not screened: contact was not safe")
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="safety_reviews")
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "-reviewed_at"]
+
+    def __str__(self) -> str:
+        return f"Safety review {self.pk} of case {self.case_id}"
+
+
+class SafetyPlan(models.Model):
+    """The survivor's choices for a case. A pause or a closure request holds every
+    remedy; per-remedy entries hold the remedies she chose to hold."""
+
+    case = models.OneToOneField("cases.Case", on_delete=models.PROTECT, related_name="safety_plan")
+    pause_requested_at = models.DateTimeField(null=True, blank=True)
+    closure_requested_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Safety plan of case {self.case_id}"
+
+
+class SafetyPlanRemedy(models.Model):
+    plan = models.ForeignKey(SafetyPlan, on_delete=models.CASCADE, related_name="remedies")
+    remedy = models.CharField(_("remedy"), max_length=24)
+    held = models.BooleanField(_("held"), default=True)
+    survivor_choice = models.CharField(_("the survivor's words"), max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "remedy"], name="plan_remedy_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.remedy} on plan {self.plan_id}"
+
+
+class GoodCauseClaim(models.Model):
+    """The hook for the good-cause workflow (its own issue): a pending or granted
+    claim holds every remedy on the case."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        GRANTED = "granted", _("Granted")
+        DENIED = "denied", _("Denied")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.PROTECT, related_name="good_cause_claims"
+    )
+    claimant = models.ForeignKey("cases.Person", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    filed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Good-cause claim {self.pk} on case {self.case_id}"
+
+
+class CourtOrderHold(models.Model):
+    """A court has ordered enforcement held: one remedy, or all (remedy blank)."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="court_holds")
+    remedy = models.CharField(_("remedy"), max_length=24, blank=True)
+    ordered_on = models.DateField(_("ordered on"))
+    note = models.CharField(_("court and order reference"), max_length=300, blank=True)
+    lifted_on = models.DateField(_("lifted on"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Court hold {self.pk} on case {self.case_id}"

@@ -23,6 +23,8 @@ DEBUG = env.bool("DEBUG", default=False)
 DEMO_TOOLS = False  # demo-only commands (printing TOTP codes); never in production
 # Accept SSNs from the never-issued 900-999 area (synthetic demo and test data only).
 ACCEPT_TEST_SSNS = False
+# Hold every remedy on a case with no safety review recorded (fail closed).
+SAFETY_HOLD_UNSCREENED = env.bool("SAFETY_HOLD_UNSCREENED", default=True)
 
 # --- Secrets and services (production overrides with required values) -------
 SECRET_KEY = env("SECRET_KEY", default="")
