@@ -337,9 +337,14 @@ class CaseEvent(models.Model):
         EDITED = "edited", _("Case details changed")
         NOTE_ADDED = "note_added", _("Note added")
         ORDER_RECORDED = "order_recorded", _("Support order recorded")
+        FVI_SET = "fvi_set", _("Family violence indicator set")
+        FVI_REMOVAL_REQUESTED = "fvi_removal_requested", _("FVI removal requested")
+        FVI_REMOVAL_APPROVED = "fvi_removal_approved", _("FVI removal approved (waiting period)")
+        FVI_REMOVAL_CANCELLED = "fvi_removal_cancelled", _("FVI removal cancelled")
+        FVI_REMOVED = "fvi_removed", _("Family violence indicator removed")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=24, choices=Kind.choices)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )

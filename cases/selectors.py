@@ -158,16 +158,31 @@ EVENTS_SHOWN = 50
 
 def case_detail(case: Case) -> dict:
     """Everything the case page shows, in a fixed number of queries."""
+    from safety.models import FamilyViolenceIndicator, FviRemovalRequest
+
+    open_requests = FviRemovalRequest.objects.filter(
+        cancelled_at__isnull=True, applied_at__isnull=True
+    )
     participants = list(
         case.participants.select_related("person").prefetch_related(
             Prefetch(
                 "person__contact_points",
                 queryset=ContactPoint.objects.order_by("kind", "-valid_from"),
-            )
+            ),
+            Prefetch(
+                "person__fvis",
+                queryset=FamilyViolenceIndicator.objects.filter(
+                    removed_at__isnull=True
+                ).prefetch_related(
+                    Prefetch("removal_requests", queryset=open_requests, to_attr="open_removals")
+                ),
+                to_attr="active_fvis",
+            ),
         )
     )
     return {
         "participants": participants,
+        "flagged": any(p.person.active_fvis for p in participants),
         "order": case.orders.order_by("-order_date", "-id").first(),
         "remedies": list(case.remedies.order_by("kind")),
         "notes": list(CaseNote.objects.filter(case=case).select_related("author")[:NOTES_SHOWN]),

@@ -14,5 +14,6 @@ urlpatterns = [
     path("i18n/setlang/", access(PUBLIC)(set_language), name="set_language"),
     path("accounts/", include("accounts.urls")),
     path("cases/", include("cases.urls")),
+    path("safety/", include("safety.urls")),
     path("admin/", protect_patterns(admin.site.urls, DJANGO_ADMIN)),
 ]

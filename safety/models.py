@@ -25,8 +25,9 @@ class FamilyViolenceIndicator(models.Model):
     note = models.TextField(_("source or evidence"), blank=True, max_length=2000)
     set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     set_at = models.DateTimeField(auto_now_add=True)
-    # Removal is guarded and delayed (issue 4); until then the flag stands.
+    # Removal is guarded and delayed (FviRemovalRequest); until then the flag stands.
     removed_at = models.DateTimeField(null=True, blank=True)
+    review_on = models.DateField(_("review reminder"), null=True, blank=True)
 
     class Meta:
         ordering = ["person", "-set_at"]
@@ -140,3 +141,58 @@ class CourtOrderHold(models.Model):
 
     def __str__(self) -> str:
         return f"Court hold {self.pk} on case {self.case_id}"
+
+
+class FviRemovalRequest(models.Model):
+    """Removing an FVI is guarded: a caseworker asks with a reason; a different
+    person with the supervisor role approves with a fresh one-time code; the
+    removal takes effect only after a waiting period and can be cancelled until
+    then. Nothing ever removes an FVI on its own."""
+
+    fvi = models.ForeignKey(
+        FamilyViolenceIndicator, on_delete=models.PROTECT, related_name="removal_requests"
+    )
+    reason = models.TextField(_("reason"), max_length=2000)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    effective_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            # One open request per flag.
+            models.UniqueConstraint(
+                fields=["fvi"],
+                condition=Q(cancelled_at__isnull=True, applied_at__isnull=True),
+                name="fvi_one_open_removal",
+            ),
+            # The approver is never the requester.
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("requested_by")),
+                name="fvi_removal_second_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Removal request {self.pk} for FVI {self.fvi_id}"
+
+    @property
+    def state(self) -> str:
+        if self.cancelled_at:
+            return "cancelled"
+        if self.applied_at:
+            return "applied"
+        if self.approved_at:
+            return "waiting"
+        return "requested"

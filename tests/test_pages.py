@@ -49,6 +49,11 @@ CASE_PAGES = {
     "cases:note_add",
     "cases:person_edit",
     "cases:contact_end",
+    # FVI pages: tests/safety/test_fvi.py
+    "safety:fvi_set",
+    "safety:fvi_removal_request",
+    "safety:fvi_removal_approve",
+    "safety:fvi_removal_cancel",
 }
 # Public or second-factor pages, tested in test_sign_in.py / test_health.py / test_i18n.py.
 NOT_A_PAGE = {

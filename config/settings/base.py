@@ -25,6 +25,8 @@ DEMO_TOOLS = False  # demo-only commands (printing TOTP codes); never in product
 ACCEPT_TEST_SSNS = False
 # Hold every remedy on a case with no safety review recorded (fail closed).
 SAFETY_HOLD_UNSCREENED = env.bool("SAFETY_HOLD_UNSCREENED", default=True)
+# Days between an approved FVI removal and the flag actually coming off.
+FVI_REMOVAL_WAIT_DAYS = env.int("FVI_REMOVAL_WAIT_DAYS", default=30)
 
 # --- Secrets and services (production overrides with required values) -------
 SECRET_KEY = env("SECRET_KEY", default="")
@@ -237,6 +239,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "config.tasks.heartbeat",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    "apply-fvi-removals": {
+        "task": "safety.tasks.apply_fvi_removals",
+        "schedule": 15 * 60.0,
     },
     "clear-expired-sessions": {
         "task": "config.tasks.clear_expired_sessions",

@@ -1,0 +1,153 @@
+"""FVI pages. Every object is reached through a case the user may see
+(cases.selectors), so anything else is a 404."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from accounts import roles
+from accounts.access import access, staff
+from cases import selectors
+from safety import services
+from safety.forms import FviRemovalApproveForm, FviRemovalRequestForm, FviSetForm
+from safety.models import FamilyViolenceIndicator, FviRemovalRequest
+
+CASE_TEAM = staff(roles.CASEWORKER, roles.SUPERVISOR, name="case-team")
+SUPERVISORS = staff(roles.SUPERVISOR, name="supervisor")
+
+
+def _page(request, form, *, case, title, intro=""):
+    from django.urls import reverse
+
+    return render(
+        request,
+        "cases/form.html",
+        {
+            "form": form,
+            "case": case,
+            "title": title,
+            "intro": intro,
+            "cancel": reverse("cases:detail", args=[case.pk]),
+        },
+    )
+
+
+def _fvi_on_case(case, fvi_id) -> FamilyViolenceIndicator:
+    person_ids = case.participants.values("person_id")
+    fvi = FamilyViolenceIndicator.objects.filter(pk=fvi_id, person_id__in=person_ids).first()
+    if fvi is None:
+        raise Http404
+    return fvi
+
+
+def _removal_on_case(case, request_id) -> FviRemovalRequest:
+    person_ids = case.participants.values("person_id")
+    removal = (
+        FviRemovalRequest.objects.select_related("fvi", "fvi__person")
+        .filter(pk=request_id, fvi__person_id__in=person_ids)
+        .first()
+    )
+    if removal is None:
+        raise Http404
+    return removal
+
+
+@access(CASE_TEAM)
+@require_http_methods(["GET", "POST"])
+def fvi_set(request, case_id: int, person_id):
+    case = selectors.case_get_for_user(request.user, case_id)
+    person = selectors.person_for_case(case, person_id)
+    form = FviSetForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        services.fvi_set(user=request.user, person=person, **form.cleaned_data)
+        messages.success(
+            request,
+            _("The flag is set on %(name)s. Every case they are on is protected now.")
+            % {"name": person.full_name},
+        )
+        return redirect("cases:detail", case_id=case.pk)
+    return _page(
+        request,
+        form,
+        case=case,
+        title=_("Set a family violence indicator on %(name)s") % {"name": person.full_name},
+        intro=_(
+            "It applies at once to every case this person is on. Enforcement and notices "
+            "are held, and their address is never disclosed."
+        ),
+    )
+
+
+@access(CASE_TEAM)
+@require_http_methods(["GET", "POST"])
+def fvi_removal_request(request, case_id: int, fvi_id: int):
+    case = selectors.case_get_for_user(request.user, case_id)
+    fvi = _fvi_on_case(case, fvi_id)
+    form = FviRemovalRequestForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.fvi_removal_request(
+                user=request.user, fvi=fvi, reason=form.cleaned_data["reason"]
+            )
+        except services.SafetyActionRefused as refused:
+            form.add_error(None, _(str(refused)))  # noqa: INT001
+        else:
+            messages.success(request, _("The removal request is waiting for a supervisor."))
+            return redirect("cases:detail", case_id=case.pk)
+    return _page(
+        request,
+        form,
+        case=case,
+        title=_("Ask to remove the flag"),
+        intro=_(
+            "A different person, a supervisor, must approve. The flag stays on for the "
+            "waiting period after approval, and the request can be cancelled until then."
+        ),
+    )
+
+
+@access(SUPERVISORS)
+@require_http_methods(["GET", "POST"])
+def fvi_removal_approve(request, case_id: int, request_id: int):
+    case = selectors.case_get_for_user(request.user, case_id)
+    removal = _removal_on_case(case, request_id)
+    form = FviRemovalApproveForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            removal = services.fvi_removal_approve(
+                user=request.user, request=removal, code=form.cleaned_data["code"]
+            )
+        except services.SafetyActionRefused as refused:
+            form.add_error(None, _(str(refused)))  # noqa: INT001
+        else:
+            messages.success(
+                request,
+                _("Approved. The flag comes off on %(date)s unless the request is cancelled.")
+                % {"date": removal.effective_at.date().isoformat()},
+            )
+            return redirect("cases:detail", case_id=case.pk)
+    return _page(
+        request,
+        form,
+        case=case,
+        title=_("Approve removing the flag"),
+        intro=_("Reason given: %(reason)s") % {"reason": removal.reason},
+    )
+
+
+@access(CASE_TEAM)
+@require_http_methods(["POST"])
+def fvi_removal_cancel(request, case_id: int, request_id: int):
+    case = selectors.case_get_for_user(request.user, case_id)
+    removal = _removal_on_case(case, request_id)
+    try:
+        services.fvi_removal_cancel(user=request.user, request=removal)
+    except services.SafetyActionRefused as refused:
+        messages.error(request, _(str(refused)))  # noqa: INT001
+    else:
+        messages.success(request, _("The removal is cancelled; the flag stays on."))
+    return redirect("cases:detail", case_id=case.pk)
