@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
@@ -392,3 +393,53 @@ class ProtectedValueAccess(models.Model):
 
     def __str__(self) -> str:
         return f"Reveal {self.pk} of {self.field} by user {self.user_id}"
+
+
+class NoticeStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    HELD = "held", _("Held")
+    RELEASED = "released", _("Released")
+    SENT = "sent", _("Sent")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class NoticeRecipient(models.TextChoices):
+    OTHER_PARENT = "other_parent", _("The other parent")
+    EMPLOYER = "employer", _("Employer")
+    COURT = "court", _("Court")
+    CUSTODIAL_PARENT = "custodial_parent", _("Custodial parent")
+
+
+class Notice(models.Model):
+    """An enforcement notice. It moves pending → held or released (the gate,
+    set-based) → sent (one statement that re-checks the gate; a trigger refuses
+    "sent" whenever the gate says hold). See safety/notices.py."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notices")
+    remedy = models.CharField(max_length=24)
+    notice_type = models.CharField(max_length=40)
+    recipient = models.CharField(max_length=20, choices=NoticeRecipient.choices)
+    status = models.CharField(
+        max_length=10, choices=NoticeStatus.choices, default=NoticeStatus.PENDING
+    )
+    hold_reasons = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    # Ids and codes only: the renderer looks up (and substitutes) everything else.
+    data = models.JSONField(default=dict, blank=True)
+    due_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [
+            models.Index(
+                fields=["status", "id"],
+                condition=Q(status__in=["pending", "released"]),
+                name="notice_open",
+            ),
+            models.Index(fields=["case", "remedy"], name="notice_case_remedy"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Notice {self.pk} ({self.remedy}) on case {self.case_id}"

@@ -15,6 +15,7 @@ from accounts import roles
 from accounts import services as account_services
 from cases.models import CaseEvent, Participant
 from safety.models import FamilyViolenceIndicator, FviRemovalRequest
+from safety.notices import lock_cases_for_hold
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,9 @@ def fvi_set(
     """Set an FVI on a person. It takes effect at once on every case the person is
     on (the gate reads it). Needs no proof beyond the survivor's statement."""
     with transaction.atomic():
+        # Lock the cases this flag protects first: a send in flight on any of them
+        # either commits before the flag or sees it (safety/notices.py).
+        lock_cases_for_hold(person_id=person.pk)
         fvi = FamilyViolenceIndicator.objects.create(
             person=person, reason=reason, note=note, set_by=user, review_on=review_on
         )

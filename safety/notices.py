@@ -1,0 +1,140 @@
+"""The notice pipeline's safety steps: the set-based gate over pending notices, and
+the final "mark sent" that re-checks the gate in the same statement.
+
+Lock protocol (why an FVI set during a send still stops it): anything that adds a
+hold locks the affected case rows (``lock_cases_for_hold``) before writing it.
+``mark_sent`` takes a share lock on the notice's case first, so it waits for any
+hold being written to commit, and then its UPDATE (a new snapshot under READ
+COMMITTED) sees that hold. A hold that starts after the share lock waits for the
+send to commit: the send came first. See docs/decisions/0008-the-gate.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from django.db import connection, transaction
+
+from safety.gate import GATE_ERROR, hold_unscreened
+
+log = logging.getLogger(__name__)
+
+
+def lock_cases_for_hold(*, person_id=None, case_ids=()) -> list[int]:
+    """Lock (in id order) every case whose gate answer a new hold can change.
+
+    For a person: the cases they are on, and the cases where a child of a case
+    on which they are the custodial party is a child.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.id FROM cases_case c
+            WHERE c.id = ANY(%(cases)s)
+               OR c.id IN (SELECT p.case_id FROM cases_participant p
+                           WHERE p.person_id = %(person)s)
+               OR c.id IN (
+                   SELECT ch2.case_id
+                   FROM cases_participant cp
+                   JOIN cases_participant ch
+                     ON ch.case_id = cp.case_id AND ch.role = 'child'
+                   JOIN cases_participant ch2
+                     ON ch2.person_id = ch.person_id AND ch2.role = 'child'
+                   WHERE cp.person_id = %(person)s
+                     AND cp.role IN ('custodial_parent', 'caretaker'))
+            ORDER BY c.id
+            FOR NO KEY UPDATE OF c
+            """,
+            {"cases": list(case_ids), "person": person_id},
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def gate_pending() -> Counter:
+    """Decide every pending notice in one statement. Returns counts by outcome
+    (``released`` and ``held:<reason>``). Fails closed: if the statement fails,
+    every pending notice is held with ``gate_error``."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                """
+                WITH decided AS (
+                    SELECT n.id, safety_gate(n.case_id, n.remedy, %s) AS reasons
+                    FROM cases_notice n
+                    WHERE n.status = 'pending'
+                    FOR UPDATE OF n SKIP LOCKED
+                )
+                UPDATE cases_notice n
+                   SET status = CASE WHEN d.reasons IS NOT NULL AND cardinality(d.reasons) = 0
+                                     THEN 'released' ELSE 'held' END,
+                       hold_reasons = coalesce(d.reasons, ARRAY['gate_error']),
+                       decided_at = now()
+                  FROM decided d
+                 WHERE n.id = d.id
+                RETURNING n.status, n.hold_reasons
+                """,
+                [hold_unscreened()],
+            )
+            rows = cursor.fetchall()
+    except Exception:
+        log.exception("gate over pending notices failed; holding them all")
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE cases_notice SET status = 'held', hold_reasons = %s, decided_at = now() "
+                "WHERE status = 'pending'",
+                [[GATE_ERROR]],
+            )
+            return Counter({f"held:{GATE_ERROR}": cursor.rowcount})
+    counts: Counter = Counter()
+    for status, reasons in rows:
+        if status == "released":
+            counts["released"] += 1
+        else:
+            counts.update(f"held:{reason}" for reason in reasons)
+    return counts
+
+
+def mark_sent(notice_id: int) -> bool:
+    """Mark a released notice sent if, at this moment, the gate still lets it go.
+
+    Returns True if it was marked sent; otherwise the notice is held with the
+    gate's reasons (or stays as it was if it was not ``released``)."""
+    hold = hold_unscreened()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT case_id FROM cases_notice WHERE id = %s AND status = 'released' FOR UPDATE",
+            [notice_id],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return False
+        # Wait for any hold being written on this case to commit (lock protocol).
+        cursor.execute("SELECT id FROM cases_case WHERE id = %s FOR SHARE", [row[0]])
+        cursor.execute(
+            "SELECT set_config('safe_access.hold_unscreened', %s, true)", ["on" if hold else "off"]
+        )
+        cursor.execute(
+            """
+            UPDATE cases_notice
+               SET status = 'sent', sent_at = now()
+             WHERE id = %s AND status = 'released'
+               AND cardinality(safety_gate(case_id, remedy, %s)) = 0
+            RETURNING id
+            """,
+            [notice_id, hold],
+        )
+        if cursor.fetchone():
+            return True
+        cursor.execute(
+            """
+            UPDATE cases_notice
+               SET status = 'held',
+                   hold_reasons = coalesce(safety_gate(case_id, remedy, %s), ARRAY['gate_error']),
+                   decided_at = now()
+             WHERE id = %s AND status = 'released'
+            """,
+            [hold, notice_id],
+        )
+    log.info("notice %s held at the moment of sending", notice_id)
+    return False
