@@ -343,6 +343,10 @@ class CaseEvent(models.Model):
         FVI_REMOVAL_APPROVED = "fvi_removal_approved", _("FVI removal approved (waiting period)")
         FVI_REMOVAL_CANCELLED = "fvi_removal_cancelled", _("FVI removal cancelled")
         FVI_REMOVED = "fvi_removed", _("Family violence indicator removed")
+        SAFETY_REVIEWED = "safety_reviewed", _("Safety review recorded")
+        SAFETY_PLAN_CHANGED = "safety_plan_changed", _("Safety plan changed")
+        COURT_HOLD_ADDED = "court_hold_added", _("Court hold recorded")
+        COURT_HOLD_LIFTED = "court_hold_lifted", _("Court hold lifted")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -158,7 +158,7 @@ EVENTS_SHOWN = 50
 
 def case_detail(case: Case) -> dict:
     """Everything the case page shows, in a fixed number of queries."""
-    from safety.models import FamilyViolenceIndicator, FviRemovalRequest
+    from safety.models import FamilyViolenceIndicator, FviRemovalRequest, hold_remedy_choices
 
     open_requests = FviRemovalRequest.objects.filter(
         cancelled_at__isnull=True, applied_at__isnull=True
@@ -180,9 +180,16 @@ def case_detail(case: Case) -> dict:
             ),
         )
     )
+    from safety import gate
+    from safety.models import CourtOrderHold, SafetyReview
+
+    labels = dict(hold_remedy_choices())
     return {
         "participants": participants,
         "flagged": any(p.person.active_fvis for p in participants),
+        "gate": [(labels[r], d) for r, d in gate.decide_all(case.pk)],
+        "last_review": SafetyReview.objects.filter(case=case).order_by("-reviewed_at").first(),
+        "court_holds": list(CourtOrderHold.objects.filter(case=case, lifted_on__isnull=True)),
         "order": case.orders.order_by("-order_date", "-id").first(),
         "remedies": list(case.remedies.order_by("kind")),
         "notes": list(CaseNote.objects.filter(case=case).select_related("author")[:NOTES_SHOWN]),

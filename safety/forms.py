@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import OneTimeCodeForm
 from cases.forms import _helper, date_field
-from safety.models import FviReason
+from safety.models import FviReason, SafetyReview, hold_remedy_choices
 
 
 class FviSetForm(forms.Form):
@@ -48,3 +48,77 @@ class FviRemovalApproveForm(OneTimeCodeForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, submit_label=_("Approve removal"), **kwargs)
         self.fields["code"].label = _("Your one-time code, to confirm it is you")
+
+
+class SafetyReviewForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Outcome of the safety review"),
+        choices=SafetyReview.Outcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose the outcome of the review.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("safety-review", _("Record the review"), name="save")
+
+
+class SafetyPlanForm(forms.Form):
+    held = forms.MultipleChoiceField(
+        label=_("Hold these remedies"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Her choice decides: she may want some remedies and not others."),
+    )
+    survivor_words = forms.CharField(
+        label=_("In her words (optional)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    pause = forms.BooleanField(
+        label=_("She asks to pause the case (holds everything)"), required=False
+    )
+    closure = forms.BooleanField(
+        label=_("She asks to close the case (holds everything)"), required=False
+    )
+
+    def __init__(self, *args, plan=None, **kwargs):
+        if plan is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "held": [r.remedy for r in plan.remedies.all() if r.held],
+                    "pause": plan.pause_requested_at is not None,
+                    "closure": plan.closure_requested_at is not None,
+                },
+            )
+        super().__init__(*args, **kwargs)
+        self.fields["held"].choices = hold_remedy_choices()
+        self.helper = _helper("safety-plan", _("Save the safety plan"), name="save")
+
+
+class CourtHoldForm(forms.Form):
+    remedy = forms.ChoiceField(label=_("What the court held"), choices=[], required=False)
+    ordered_on = date_field(
+        _("Date of the order"), required_message=_("Enter the date of the order.")
+    )
+    note = forms.CharField(label=_("Court and order reference"), max_length=300, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["remedy"].choices = [("", _("All enforcement"))] + hold_remedy_choices()
+        self.helper = _helper("court-hold", _("Record the court hold"), name="save")
+
+    def clean_ordered_on(self):
+        from cases.forms import not_future
+
+        return not_future(self.cleaned_data["ordered_on"], _("The date cannot be in the future."))
+
+
+class CourtHoldLiftForm(forms.Form):
+    lifted_on = date_field(_("Date the hold was lifted"), required_message=_("Enter the date."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("court-hold-lift", _("Lift the hold"), name="save")

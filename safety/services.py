@@ -14,7 +14,15 @@ from django.utils.translation import gettext as _
 from accounts import roles
 from accounts import services as account_services
 from cases.models import CaseEvent, Participant
-from safety.models import FamilyViolenceIndicator, FviRemovalRequest
+from safety.models import (
+    CourtOrderHold,
+    FamilyViolenceIndicator,
+    FviRemovalRequest,
+    SafetyPlan,
+    SafetyPlanRemedy,
+    SafetyReview,
+    hold_remedy_choices,
+)
 from safety.notices import lock_cases_for_hold
 
 log = logging.getLogger(__name__)
@@ -159,3 +167,85 @@ def fvi_removals_apply(*, now=None) -> int:
     if applied:
         log.info("applied %d FVI removals", applied)
     return applied
+
+
+# --- Case-level holds: every change that can add a hold locks the case first -----
+
+
+def safety_review_record(*, user, case, outcome: str) -> SafetyReview:
+    with transaction.atomic():
+        lock_cases_for_hold(case_ids=[case.pk])
+        review = SafetyReview.objects.create(case=case, outcome=outcome, reviewed_by=user)
+        CaseEvent.objects.create(
+            case=case, kind=CaseEvent.Kind.SAFETY_REVIEWED, actor=user, detail={"outcome": outcome}
+        )
+    return review
+
+
+def safety_plan_update(
+    *, user, case, held_remedies: set[str], pause: bool, closure: bool, survivor_words: str = ""
+) -> SafetyPlan:
+    """Record the survivor's choices: which remedies to hold, and whether she asks
+    to pause or close the case (either holds everything)."""
+    unknown = set(held_remedies) - {value for value, _label in hold_remedy_choices()}
+    if unknown:
+        raise SafetyActionRefused(_("Unknown remedy."))
+    with transaction.atomic():
+        lock_cases_for_hold(case_ids=[case.pk])
+        plan, _created = SafetyPlan.objects.select_for_update().get_or_create(
+            case=case, defaults={"updated_by": user}
+        )
+        now = timezone.now()
+        plan.pause_requested_at = (plan.pause_requested_at or now) if pause else None
+        plan.closure_requested_at = (plan.closure_requested_at or now) if closure else None
+        plan.updated_by = user
+        plan.save()
+        for value, _label in hold_remedy_choices():
+            SafetyPlanRemedy.objects.update_or_create(
+                plan=plan,
+                remedy=value,
+                defaults={
+                    "held": value in held_remedies,
+                    "survivor_choice": survivor_words if value in held_remedies else "",
+                },
+            )
+        CaseEvent.objects.create(
+            case=case,
+            kind=CaseEvent.Kind.SAFETY_PLAN_CHANGED,
+            actor=user,
+            detail={"held": sorted(held_remedies), "pause": pause, "closure": closure},
+        )
+    return plan
+
+
+def court_hold_add(*, user, case, remedy: str, ordered_on, note: str = "") -> CourtOrderHold:
+    with transaction.atomic():
+        lock_cases_for_hold(case_ids=[case.pk])
+        hold = CourtOrderHold.objects.create(
+            case=case, remedy=remedy, ordered_on=ordered_on, note=note, recorded_by=user
+        )
+        CaseEvent.objects.create(
+            case=case,
+            kind=CaseEvent.Kind.COURT_HOLD_ADDED,
+            actor=user,
+            detail={"hold": hold.pk, "remedy": remedy or "all"},
+        )
+    return hold
+
+
+def court_hold_lift(*, user, hold: CourtOrderHold, lifted_on) -> CourtOrderHold:
+    if lifted_on < hold.ordered_on:
+        raise SafetyActionRefused(_("A hold cannot be lifted before it was ordered."))
+    with transaction.atomic():
+        hold = CourtOrderHold.objects.select_for_update().get(pk=hold.pk)
+        if hold.lifted_on is not None:
+            raise SafetyActionRefused(_("This hold has already been lifted."))
+        hold.lifted_on = lifted_on
+        hold.save(update_fields=["lifted_on"])
+        CaseEvent.objects.create(
+            case_id=hold.case_id,
+            kind=CaseEvent.Kind.COURT_HOLD_LIFTED,
+            actor=user,
+            detail={"hold": hold.pk},
+        )
+    return hold

@@ -21,4 +21,12 @@ urlpatterns = [
         views.fvi_removal_cancel,
         name="fvi_removal_cancel",
     ),
+    path("cases/<int:case_id>/review/", views.safety_review, name="review"),
+    path("cases/<int:case_id>/plan/", views.safety_plan, name="plan"),
+    path("cases/<int:case_id>/court-holds/new/", views.court_hold_add, name="court_hold_add"),
+    path(
+        "cases/<int:case_id>/court-holds/<int:hold_id>/lift/",
+        views.court_hold_lift,
+        name="court_hold_lift",
+    ),
 ]

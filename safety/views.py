@@ -13,8 +13,16 @@ from accounts import roles
 from accounts.access import access, staff
 from cases import selectors
 from safety import services
-from safety.forms import FviRemovalApproveForm, FviRemovalRequestForm, FviSetForm
-from safety.models import FamilyViolenceIndicator, FviRemovalRequest
+from safety.forms import (
+    CourtHoldForm,
+    CourtHoldLiftForm,
+    FviRemovalApproveForm,
+    FviRemovalRequestForm,
+    FviSetForm,
+    SafetyPlanForm,
+    SafetyReviewForm,
+)
+from safety.models import CourtOrderHold, FamilyViolenceIndicator, FviRemovalRequest, SafetyPlan
 
 CASE_TEAM = staff(roles.CASEWORKER, roles.SUPERVISOR, name="case-team")
 SUPERVISORS = staff(roles.SUPERVISOR, name="supervisor")
@@ -151,3 +159,76 @@ def fvi_removal_cancel(request, case_id: int, request_id: int):
     else:
         messages.success(request, _("The removal is cancelled; the flag stays on."))
     return redirect("cases:detail", case_id=case.pk)
+
+
+@access(CASE_TEAM)
+@require_http_methods(["GET", "POST"])
+def safety_review(request, case_id: int):
+    case = selectors.case_get_for_user(request.user, case_id)
+    form = SafetyReviewForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        services.safety_review_record(user=request.user, case=case, **form.cleaned_data)
+        messages.success(request, _("The safety review is recorded."))
+        return redirect("cases:detail", case_id=case.pk)
+    return _page(
+        request,
+        form,
+        case=case,
+        title=_("Record a safety review"),
+        intro=_(
+            "Offer safety information and a chance to talk privately. Never force a "
+            "disclosure. Until a review is recorded, enforcement on this case is held."
+        ),
+    )
+
+
+@access(CASE_TEAM)
+@require_http_methods(["GET", "POST"])
+def safety_plan(request, case_id: int):
+    case = selectors.case_get_for_user(request.user, case_id)
+    plan = SafetyPlan.objects.filter(case=case).prefetch_related("remedies").first()
+    form = SafetyPlanForm(request.POST if request.method == "POST" else None, plan=plan)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.safety_plan_update(
+            user=request.user,
+            case=case,
+            held_remedies=set(data["held"]),
+            pause=data["pause"],
+            closure=data["closure"],
+            survivor_words=data["survivor_words"],
+        )
+        messages.success(request, _("The safety plan is saved and applies at once."))
+        return redirect("cases:detail", case_id=case.pk)
+    return _page(request, form, case=case, title=_("Safety plan"))
+
+
+@access(CASE_TEAM)
+@require_http_methods(["GET", "POST"])
+def court_hold_add(request, case_id: int):
+    case = selectors.case_get_for_user(request.user, case_id)
+    form = CourtHoldForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        services.court_hold_add(user=request.user, case=case, **form.cleaned_data)
+        messages.success(request, _("The court hold is recorded and applies at once."))
+        return redirect("cases:detail", case_id=case.pk)
+    return _page(request, form, case=case, title=_("Record a court hold"))
+
+
+@access(CASE_TEAM)
+@require_http_methods(["GET", "POST"])
+def court_hold_lift(request, case_id: int, hold_id: int):
+    case = selectors.case_get_for_user(request.user, case_id)
+    hold = CourtOrderHold.objects.filter(pk=hold_id, case=case).first()
+    if hold is None:
+        raise Http404
+    form = CourtHoldLiftForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.court_hold_lift(user=request.user, hold=hold, **form.cleaned_data)
+        except services.SafetyActionRefused as refused:
+            form.add_error("lifted_on", str(refused))
+        else:
+            messages.success(request, _("The court hold is lifted."))
+            return redirect("cases:detail", case_id=case.pk)
+    return _page(request, form, case=case, title=_("Lift a court hold"))

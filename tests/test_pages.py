@@ -54,6 +54,11 @@ CASE_PAGES = {
     "safety:fvi_removal_request",
     "safety:fvi_removal_approve",
     "safety:fvi_removal_cancel",
+    # Holds pages: tests/safety/test_holds_pages.py
+    "safety:review",
+    "safety:plan",
+    "safety:court_hold_add",
+    "safety:court_hold_lift",
 }
 # Public or second-factor pages, tested in test_sign_in.py / test_health.py / test_i18n.py.
 NOT_A_PAGE = {
