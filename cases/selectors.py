@@ -8,12 +8,15 @@ through these pages. Break-the-glass access arrives with the audit issue.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from datetime import date
 
+from django.conf import settings
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
+from django.utils import timezone
 
 from accounts import roles
 from cases.models import (
@@ -158,7 +161,12 @@ EVENTS_SHOWN = 50
 
 def case_detail(case: Case) -> dict:
     """Everything the case page shows, in a fixed number of queries."""
-    from safety.models import FamilyViolenceIndicator, FviRemovalRequest, hold_remedy_choices
+    from safety.models import (
+        AddressConfidentialityEnrollment,
+        FamilyViolenceIndicator,
+        FviRemovalRequest,
+        hold_remedy_choices,
+    )
 
     open_requests = FviRemovalRequest.objects.filter(
         cancelled_at__isnull=True, applied_at__isnull=True
@@ -168,6 +176,11 @@ def case_detail(case: Case) -> dict:
             Prefetch(
                 "person__contact_points",
                 queryset=ContactPoint.objects.order_by("kind", "-valid_from"),
+            ),
+            Prefetch(
+                "person__acp_enrollments",
+                queryset=AddressConfidentialityEnrollment.objects.filter(ended_on__isnull=True),
+                to_attr="acp",
             ),
             Prefetch(
                 "person__fvis",
@@ -184,7 +197,9 @@ def case_detail(case: Case) -> dict:
     from safety.models import CourtOrderHold, SafetyReview
 
     labels = dict(hold_remedy_choices())
+    warn_until = timezone.localdate() + dt.timedelta(days=settings.ACP_EXPIRY_WARNING_DAYS)
     return {
+        "acp_warn_until": warn_until,
         "participants": participants,
         "flagged": any(p.person.active_fvis for p in participants),
         "gate": [(labels[r], d) for r, d in gate.decide_all(case.pk)],
@@ -219,3 +234,26 @@ def person_for_case(case: Case, person_id) -> Person:
     if person is None:
         raise Http404
     return person
+
+
+def acp_expiring_for_user(user, *, limit: int = 20) -> list[tuple[str, int, date]]:
+    """ACP certifications on the user's cases that end within the warning period:
+    (case number, case id, certified until), soonest first."""
+    from safety.models import AddressConfidentialityEnrollment
+
+    until = timezone.localdate() + dt.timedelta(days=settings.ACP_EXPIRY_WARNING_DAYS)
+    rows = (
+        AddressConfidentialityEnrollment.objects.filter(
+            ended_on__isnull=True,
+            certified_until__lte=until,
+            person__participations__case__in=cases_visible_to(user),
+        )
+        .values_list(
+            "person__participations__case__number",
+            "person__participations__case_id",
+            "certified_until",
+        )
+        .order_by("certified_until")
+        .distinct()[:limit]
+    )
+    return list(rows)

@@ -61,6 +61,7 @@ def caseload(request):
             "sort": filters.sort,
             "query": query.urlencode(),
             "statuses": dict(CaseStatus.choices),
+            "acp_expiring": selectors.acp_expiring_for_user(request.user),
         },
     )
 

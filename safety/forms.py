@@ -122,3 +122,33 @@ class CourtHoldLiftForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper("court-hold-lift", _("Lift the hold"), name="save")
+
+
+class AcpForm(forms.Form):
+    program_name = forms.CharField(label=_("Program"), max_length=120, initial="Safe at Home")
+    participant_id = forms.CharField(
+        label=_("Participant id"),
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    substitute_address = forms.CharField(
+        label=_("Substitute address"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The program's address that notices will carry instead of hers."),
+    )
+    certified_until = date_field(
+        _("Certified until"), required_message=_("Enter the date the certification ends.")
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("acp", _("Record the enrolment"), name="save")
+
+    def clean_certified_until(self):
+        from django.utils import timezone
+
+        value = self.cleaned_data["certified_until"]
+        if value < timezone.localdate():
+            raise forms.ValidationError(_("That certification has already ended."))
+        return value

@@ -4,10 +4,14 @@ notices are the safety core's (issue 4); the caseload reads it now."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from safety.protected import ProtectedField
 
 
 class FviReason(models.TextChoices):
@@ -196,3 +200,34 @@ class FviRemovalRequest(models.Model):
         if self.approved_at:
             return "waiting"
         return "requested"
+
+
+class AddressConfidentialityEnrollment(models.Model):
+    """A person's enrolment in a state Address Confidentiality Program ("Safe at
+    Home"): the substitute address notices about them must carry. The
+    participant id is sealed; the substitute address is meant to be shown."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    person = models.ForeignKey(
+        "cases.Person", on_delete=models.PROTECT, related_name="acp_enrollments"
+    )
+    program_name = models.CharField(_("program"), max_length=120)
+    participant_id = ProtectedField(_("participant id"))
+    substitute_address = models.TextField(_("substitute address"), max_length=500)
+    certified_until = models.DateField(_("certified until"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["person", "-certified_until"]
+        indexes = [
+            models.Index(
+                fields=["certified_until"], condition=Q(ended_on__isnull=True), name="acp_expiry"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"ACP enrolment {self.pk} of person {self.person_id}"

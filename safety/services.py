@@ -14,7 +14,9 @@ from django.utils.translation import gettext as _
 from accounts import roles
 from accounts import services as account_services
 from cases.models import CaseEvent, Participant
+from safety import protected
 from safety.models import (
+    AddressConfidentialityEnrollment,
     CourtOrderHold,
     FamilyViolenceIndicator,
     FviRemovalRequest,
@@ -249,3 +251,34 @@ def court_hold_lift(*, user, hold: CourtOrderHold, lifted_on) -> CourtOrderHold:
             detail={"hold": hold.pk},
         )
     return hold
+
+
+def acp_record(
+    *,
+    user,
+    case,
+    person,
+    program_name: str,
+    participant_id: str,
+    substitute_address: str,
+    certified_until,
+) -> AddressConfidentialityEnrollment:
+    """Record an Address Confidentiality Program enrolment: notices about this
+    person carry the substitute address from now on."""
+    with transaction.atomic():
+        enrollment = AddressConfidentialityEnrollment(
+            person=person,
+            program_name=program_name,
+            substitute_address=substitute_address,
+            certified_until=certified_until,
+            recorded_by=user,
+        )
+        protected.seal(enrollment, "participant_id", participant_id)
+        enrollment.save()
+        CaseEvent.objects.create(
+            case=case,
+            kind=CaseEvent.Kind.EDITED,
+            actor=user,
+            detail={"person": str(person.pk), "acp_enrollment": str(enrollment.pk)},
+        )
+    return enrollment

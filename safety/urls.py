@@ -22,6 +22,7 @@ urlpatterns = [
         name="fvi_removal_cancel",
     ),
     path("cases/<int:case_id>/review/", views.safety_review, name="review"),
+    path("cases/<int:case_id>/people/<uuid:person_id>/acp/", views.acp_record, name="acp"),
     path("cases/<int:case_id>/plan/", views.safety_plan, name="plan"),
     path("cases/<int:case_id>/court-holds/new/", views.court_hold_add, name="court_hold_add"),
     path(

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from accounts import roles
@@ -14,6 +15,7 @@ from accounts.access import access, staff
 from cases import selectors
 from safety import services
 from safety.forms import (
+    AcpForm,
     CourtHoldForm,
     CourtHoldLiftForm,
     FviRemovalApproveForm,
@@ -232,3 +234,22 @@ def court_hold_lift(request, case_id: int, hold_id: int):
             messages.success(request, _("The court hold is lifted."))
             return redirect("cases:detail", case_id=case.pk)
     return _page(request, form, case=case, title=_("Lift a court hold"))
+
+
+@access(CASE_TEAM)
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("participant_id")
+def acp_record(request, case_id: int, person_id):
+    case = selectors.case_get_for_user(request.user, case_id)
+    person = selectors.person_for_case(case, person_id)
+    form = AcpForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        services.acp_record(user=request.user, case=case, person=person, **form.cleaned_data)
+        messages.success(request, _("The enrolment is recorded."))
+        return redirect("cases:detail", case_id=case.pk)
+    return _page(
+        request,
+        form,
+        case=case,
+        title=_("Address Confidentiality Program: %(name)s") % {"name": person.full_name},
+    )

@@ -59,6 +59,7 @@ CASE_PAGES = {
     "safety:plan",
     "safety:court_hold_add",
     "safety:court_hold_lift",
+    "safety:acp",  # tests/safety/test_acp.py
 }
 # Public or second-factor pages, tested in test_sign_in.py / test_health.py / test_i18n.py.
 NOT_A_PAGE = {

@@ -27,6 +27,8 @@ ACCEPT_TEST_SSNS = False
 SAFETY_HOLD_UNSCREENED = env.bool("SAFETY_HOLD_UNSCREENED", default=True)
 # Days between an approved FVI removal and the flag actually coming off.
 FVI_REMOVAL_WAIT_DAYS = env.int("FVI_REMOVAL_WAIT_DAYS", default=30)
+# Staff are prompted this many days before an ACP certification expires.
+ACP_EXPIRY_WARNING_DAYS = env.int("ACP_EXPIRY_WARNING_DAYS", default=60)
 
 # --- Secrets and services (production overrides with required values) -------
 SECRET_KEY = env("SECRET_KEY", default="")
