@@ -31,6 +31,8 @@ class Office(models.Model):
     code = models.CharField(_("office code"), max_length=12, unique=True)
     name = models.CharField(_("name"), max_length=120)
     county = models.CharField(_("county"), max_length=80)
+    # Public: the address notices carry in place of a protected person's.
+    address = models.TextField(_("office address"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["county", "name"]
@@ -443,6 +445,12 @@ class Notice(models.Model):
                 name="notice_open",
             ),
             models.Index(fields=["case", "remedy"], name="notice_case_remedy"),
+        ]
+        constraints = [
+            # Generation runs again safely: one notice per case, remedy, type and day.
+            models.UniqueConstraint(
+                fields=["case", "remedy", "notice_type", "due_on"], name="notice_once_per_due_date"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -27,6 +27,10 @@ ACCEPT_TEST_SSNS = False
 SAFETY_HOLD_UNSCREENED = env.bool("SAFETY_HOLD_UNSCREENED", default=True)
 # Days between an approved FVI removal and the flag actually coming off.
 FVI_REMOVAL_WAIT_DAYS = env.int("FVI_REMOVAL_WAIT_DAYS", default=30)
+# Where delivered notices are written, as a print vendor's drop would receive them.
+NOTICE_OUTBOX_DIR = Path(env("NOTICE_OUTBOX_DIR", default=str(BASE_DIR / ".local" / "outbox")))
+# Released notices are dispatched in chunks of this many.
+NOTICE_DISPATCH_CHUNK = env.int("NOTICE_DISPATCH_CHUNK", default=200)
 # Staff are prompted this many days before an ACP certification expires.
 ACP_EXPIRY_WARNING_DAYS = env.int("ACP_EXPIRY_WARNING_DAYS", default=60)
 
@@ -241,6 +245,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "config.tasks.heartbeat",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    "notice-cycle": {
+        "task": "safety.tasks.notice_cycle",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "sweep-notices": {
+        "task": "safety.tasks.sweep_notices",
+        "schedule": 10 * 60.0,
     },
     "apply-fvi-removals": {
         "task": "safety.tasks.apply_fvi_removals",
