@@ -84,6 +84,9 @@ FROM base AS runtime
 # (still listed in STATICFILES_DIRS) stay owned by root: the app user can read
 # but not modify them. Writable places: /tmp and the user's home.
 COPY --from=build /app /app
+# The notice outbox (a named volume in docker-compose.yml starts from this folder,
+# so it is writable by the app user).
+RUN mkdir -p /var/lib/safe-access/outbox && chown app:app /var/lib/safe-access/outbox
 
 USER app:app
 EXPOSE 8000
