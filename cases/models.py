@@ -455,3 +455,7 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"Notice {self.pk} ({self.remedy}) on case {self.case_id}"
+
+    @property
+    def remedy_label(self) -> str:
+        return str(dict(RemedyKind.choices).get(self.remedy, self.remedy))

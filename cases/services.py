@@ -20,6 +20,7 @@ from cases.models import (
     SupportOrder,
 )
 from safety import protected
+from safety.notices import lock_cases_for_hold
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,7 @@ def _carry_over_fvi(*, user, person: Person, ssn: str) -> None:
         .first()
     )
     if flagged is not None:
+        lock_cases_for_hold(person_id=person.pk)
         FamilyViolenceIndicator.objects.create(
             person=person,
             reason=flagged.reason,
@@ -197,6 +199,9 @@ def contact_add(
 
 def participant_add(*, user, case: Case, person: Person, role: str) -> Participant:
     with transaction.atomic():
+        # A flagged person (or a flagged custodial party's child) joining the case
+        # adds a hold: lock the case first (safety/notices.py, lock protocol).
+        lock_cases_for_hold(case_ids=[case.pk])
         participant = Participant.objects.create(case=case, person=person, role=role)
         _event(case, CaseEvent.Kind.PARTICIPANT_ADDED, user, person=str(person.pk), role=role)
     return participant

@@ -282,3 +282,20 @@ def acp_record(
             detail={"person": str(person.pk), "acp_enrollment": str(enrollment.pk)},
         )
     return enrollment
+
+
+def notice_cancel(*, user, notice, reason: str):
+    """Cancel a held notice for good. Only a held notice can be cancelled here."""
+    from cases.models import Notice
+
+    with transaction.atomic():
+        updated = Notice.objects.filter(pk=notice.pk, status="held").update(status="cancelled")
+        if updated:
+            CaseEvent.objects.create(
+                case_id=notice.case_id,
+                kind=CaseEvent.Kind.EDITED,
+                actor=user,
+                detail={"notice": notice.pk, "cancelled": True},
+            )
+    log.info("user %s cancelled notice %s", user.pk, notice.pk)
+    return updated == 1

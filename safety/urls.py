@@ -21,6 +21,8 @@ urlpatterns = [
         views.fvi_removal_cancel,
         name="fvi_removal_cancel",
     ),
+    path("held-notices/", views.held_notices, name="held_notices"),
+    path("held-notices/<int:notice_id>/cancel/", views.notice_cancel, name="notice_cancel"),
     path("cases/<int:case_id>/review/", views.safety_review, name="review"),
     path("cases/<int:case_id>/people/<uuid:person_id>/acp/", views.acp_record, name="acp"),
     path("cases/<int:case_id>/plan/", views.safety_plan, name="plan"),

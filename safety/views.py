@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -253,3 +254,59 @@ def acp_record(request, case_id: int, person_id):
         case=case,
         title=_("Address Confidentiality Program: %(name)s") % {"name": person.full_name},
     )
+
+
+@access(SUPERVISORS)
+@require_http_methods(["GET"])
+def held_notices(request):
+    """Held notices on the supervisor's units' cases, by reason and age."""
+    from cases.models import Notice
+    from cases.selectors import cases_visible_to
+    from safety.gate import REASON_LABELS
+
+    reason = request.GET.get("reason", "")
+    held = (
+        Notice.objects.filter(status="held", case__in=cases_visible_to(request.user))
+        .select_related("case")
+        .order_by("decided_at", "id")
+    )
+    if reason in REASON_LABELS or reason in ("leak_blocked", "render_failed"):
+        held = held.filter(hold_reasons__contains=[reason])
+    page = Paginator(held, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "safety/held_notices.html",
+        {
+            "page": page,
+            "notices": page.object_list,
+            "reason": reason,
+            "reasons": {
+                **{k: str(v) for k, v in REASON_LABELS.items()},
+                "leak_blocked": _("A protected value was found in the document"),
+                "render_failed": _("The document could not be produced"),
+            },
+        },
+    )
+
+
+@access(SUPERVISORS)
+@require_http_methods(["POST"])
+def notice_cancel(request, notice_id: int):
+    """Cancel a held notice (it will never be sent), with a written reason."""
+    from cases.models import Notice
+    from cases.selectors import cases_visible_to
+
+    notice = Notice.objects.filter(
+        pk=notice_id, status="held", case__in=cases_visible_to(request.user)
+    ).first()
+    if notice is None:
+        raise Http404
+    why = (request.POST.get("reason") or "").strip()
+    if not why:
+        messages.error(request, _("Give the reason for cancelling the notice."))
+        return redirect("safety:held_notices")
+    services.notice_cancel(user=request.user, notice=notice, reason=why[:500])
+    messages.success(
+        request, _("Notice %(id)s is cancelled and will never be sent.") % {"id": notice.pk}
+    )
+    return redirect("safety:held_notices")

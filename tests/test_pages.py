@@ -33,6 +33,7 @@ PAGES = {
     "cases:caseload": ("get", {"caseworker", "supervisor"}, "caseload"),
     "cases:search": ("get", {"caseworker", "supervisor"}, "Search cases"),
     "cases:open": ("get", {"caseworker"}, "Open a case"),
+    "safety:held_notices": ("get", {"supervisor"}, "Held notices"),
 }
 # Methods each page answers; any other is 405.
 METHODS = {"cases:search": {"get", "post"}, "cases:open": {"get", "post"}}
@@ -60,6 +61,7 @@ CASE_PAGES = {
     "safety:court_hold_add",
     "safety:court_hold_lift",
     "safety:acp",  # tests/safety/test_acp.py
+    "safety:notice_cancel",  # tests/safety/test_held_notices.py
 }
 # Public or second-factor pages, tested in test_sign_in.py / test_health.py / test_i18n.py.
 NOT_A_PAGE = {
