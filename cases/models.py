@@ -435,6 +435,8 @@ class Notice(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the document reached the outbox. Sent but not published: the sweeper's.
+    published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_on", "id"]
@@ -445,6 +447,11 @@ class Notice(models.Model):
                 name="notice_open",
             ),
             models.Index(fields=["case", "remedy"], name="notice_case_remedy"),
+            models.Index(
+                fields=["sent_at"],
+                condition=Q(status="sent", published_at__isnull=True),
+                name="notice_unpublished",
+            ),
         ]
         constraints = [
             # Generation runs again safely: one notice per case, remedy, type and day.

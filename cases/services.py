@@ -201,7 +201,7 @@ def participant_add(*, user, case: Case, person: Person, role: str) -> Participa
     with transaction.atomic():
         # A flagged person (or a flagged custodial party's child) joining the case
         # adds a hold: lock the case first (safety/notices.py, lock protocol).
-        lock_cases_for_hold(case_ids=[case.pk])
+        lock_cases_for_hold(case_ids=[case.pk], person_id=person.pk)
         participant = Participant.objects.create(case=case, person=person, role=role)
         _event(case, CaseEvent.Kind.PARTICIPANT_ADDED, user, person=str(person.pk), role=role)
     return participant

@@ -123,6 +123,11 @@ class CourtHoldLiftForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = _helper("court-hold-lift", _("Lift the hold"), name="save")
 
+    def clean_lifted_on(self):
+        from cases.forms import not_future
+
+        return not_future(self.cleaned_data["lifted_on"], _("The date cannot be in the future."))
+
 
 class AcpForm(forms.Form):
     program_name = forms.CharField(label=_("Program"), max_length=120, initial="Safe at Home")

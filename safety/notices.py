@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import connection, transaction
 
 from safety.gate import GATE_ERROR, hold_unscreened
@@ -24,14 +25,22 @@ log = logging.getLogger(__name__)
 def lock_cases_for_hold(*, person_id=None, case_ids=()) -> list[int]:
     """Lock (in id order) every case whose gate answer a new hold can change.
 
-    For a person: the cases they are on, and the cases where a child of a case
-    on which they are the custodial party is a child.
+    For cases: those cases and the other cases of their children. For a person:
+    the cases they are on, and the cases where a child of a case on which they
+    are the custodial party is a child.
     """
     with connection.cursor() as cursor:
         cursor.execute(
             """
             SELECT c.id FROM cases_case c
             WHERE c.id = ANY(%(cases)s)
+               -- the other cases of the children of the given cases
+               OR c.id IN (
+                   SELECT ch2.case_id
+                   FROM cases_participant ch
+                   JOIN cases_participant ch2
+                     ON ch2.person_id = ch.person_id AND ch2.role = 'child'
+                   WHERE ch.case_id = ANY(%(cases)s) AND ch.role = 'child')
                OR c.id IN (SELECT p.case_id FROM cases_participant p
                            WHERE p.person_id = %(person)s)
                OR c.id IN (
@@ -53,8 +62,8 @@ def lock_cases_for_hold(*, person_id=None, case_ids=()) -> list[int]:
 
 def gate_pending() -> Counter:
     """Decide every pending notice in one statement. Returns counts by outcome
-    (``released`` and ``held:<reason>``). Fails closed: if the statement fails,
-    every pending notice is held with ``gate_error``."""
+    (``released`` and ``held:<reason>``), aggregated in SQL. Fails closed: if the
+    statement fails, every pending notice is held with ``gate_error``."""
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
@@ -64,19 +73,28 @@ def gate_pending() -> Counter:
                     FROM cases_notice n
                     WHERE n.status = 'pending'
                     FOR UPDATE OF n SKIP LOCKED
+                ), updated AS (
+                    UPDATE cases_notice n
+                       SET status = CASE WHEN d.reasons IS NOT NULL
+                                          AND cardinality(d.reasons) = 0
+                                         THEN 'released' ELSE 'held' END,
+                           hold_reasons = coalesce(d.reasons, ARRAY['gate_error']),
+                           decided_at = now()
+                      FROM decided d
+                     WHERE n.id = d.id
+                    RETURNING n.status, n.hold_reasons
                 )
-                UPDATE cases_notice n
-                   SET status = CASE WHEN d.reasons IS NOT NULL AND cardinality(d.reasons) = 0
-                                     THEN 'released' ELSE 'held' END,
-                       hold_reasons = coalesce(d.reasons, ARRAY['gate_error']),
-                       decided_at = now()
-                  FROM decided d
-                 WHERE n.id = d.id
-                RETURNING n.status, n.hold_reasons
+                SELECT CASE WHEN u.status = 'released' THEN 'released' ELSE 'held:' || r END,
+                       count(*)
+                  FROM updated u
+                  LEFT JOIN LATERAL unnest(u.hold_reasons) AS r ON u.status = 'held'
+                 GROUP BY 1
                 """,
                 [hold_unscreened()],
             )
-            rows = cursor.fetchall()
+            return Counter(dict(cursor.fetchall()))
+    except SoftTimeLimitExceeded:
+        raise  # out of time is not a gate answer; the run is retried, nothing released
     except Exception:
         log.exception("gate over pending notices failed; holding them all")
         with transaction.atomic(), connection.cursor() as cursor:
@@ -86,13 +104,6 @@ def gate_pending() -> Counter:
                 [[GATE_ERROR]],
             )
             return Counter({f"held:{GATE_ERROR}": cursor.rowcount})
-    counts: Counter = Counter()
-    for status, reasons in rows:
-        if status == "released":
-            counts["released"] += 1
-        else:
-            counts.update(f"held:{reason}" for reason in reasons)
-    return counts
 
 
 def mark_sent(notice_id: int) -> bool:
@@ -126,6 +137,8 @@ def mark_sent(notice_id: int) -> bool:
         )
         if cursor.fetchone():
             return True
+        # Hold it with the gate's reasons; if the hold vanished in between, it
+        # stays released and the next dispatch tries again.
         cursor.execute(
             """
             UPDATE cases_notice
@@ -133,8 +146,9 @@ def mark_sent(notice_id: int) -> bool:
                    hold_reasons = coalesce(safety_gate(case_id, remedy, %s), ARRAY['gate_error']),
                    decided_at = now()
              WHERE id = %s AND status = 'released'
+               AND coalesce(cardinality(safety_gate(case_id, remedy, %s)), 1) > 0
             """,
-            [hold, notice_id],
+            [hold, notice_id, hold],
         )
     log.info("notice %s held at the moment of sending", notice_id)
     return False

@@ -21,20 +21,25 @@ everyone on the case (decrypted in memory only); a hit holds the notice with
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 import os
+import re
 import uuid
 from collections import Counter
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.html import strip_tags
 from django.views.decorators.debug import sensitive_variables
 
 from cases.models import ContactPoint, Notice, Participant, RemedyKind
 from safety import notices, protected
+from safety.gate import GATE_ERROR
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +91,14 @@ def generate_due(*, today: dt.date | None = None) -> int:
         return cursor.rowcount
 
 
-def _hold(notice_id: int, reason: str) -> None:
+def _hold(notice_id: int, reason: str, statuses=("released",)) -> None:
+    """Hold a notice that has not reached the outbox (a sent but unpublished
+    notice can be held too: nothing went out)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE cases_notice SET status = 'held', hold_reasons = %s, decided_at = now() "
-            "WHERE id = %s AND status = 'released'",
-            [[reason], notice_id],
+            "WHERE id = %s AND status = ANY(%s) AND published_at IS NULL",
+            [[reason], notice_id, list(statuses)],
         )
 
 
@@ -133,53 +140,110 @@ def render(notice: Notice) -> str:
         )
 
 
+def _plain(document: str) -> str:
+    """The text a reader sees: tags removed, entities decoded, spacing and case
+    folded, punctuation dropped."""
+    text = html.unescape(strip_tags(document)).casefold()
+    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
 @sensitive_variables()
 def leaks(case_id: int, document: str) -> bool:
-    """Whether ``document`` contains any protected value of anyone on the case:
-    a whole value, or any line of it long enough to identify it."""
-    person_ids = Participant.objects.filter(case_id=case_id).values("person_id")
-    values = []
-    for point in ContactPoint.objects.filter(person_id__in=person_ids):
-        values.append(protected.reveal(point, "value"))
+    """Whether ``document`` shows any protected value of anyone on the case: a
+    whole value or any line of it (compared as plain words), or any run of seven
+    or more digits from a phone, SSN or participant id (compared as digits).
+    Fragments that are also in the office's own address are not counted."""
+    from cases.models import Office
+    from safety.models import AddressConfidentialityEnrollment
+
+    person_ids = list(
+        Participant.objects.filter(case_id=case_id).values_list("person_id", flat=True)
+    )
+    values = [
+        protected.reveal(point, "value")
+        for point in ContactPoint.objects.filter(person_id__in=person_ids)
+    ]
+    values += [
+        protected.reveal(e, "participant_id")
+        for e in AddressConfidentialityEnrollment.objects.filter(person_id__in=person_ids)
+    ]
     for p in Participant.objects.filter(case_id=case_id).select_related("person"):
-        ssn = protected.reveal(p.person, "ssn")
-        if ssn:
-            values += [ssn, ssn.replace("-", "")]
-    text = " ".join(document.split()).casefold()
-    for value in values:
+        values.append(protected.reveal(p.person, "ssn") or "")
+    office = Office.objects.filter(cases__id=case_id).first()
+    office_text = _plain(f"{office.name} {office.address}") if office else ""
+    text, digits = _plain(document), _digits(html.unescape(strip_tags(document)))
+    for value in filter(None, values):
         for fragment in [value, *value.splitlines()]:
-            fragment = " ".join(fragment.split()).casefold()
-            if len(fragment) >= MIN_FRAGMENT and fragment in text:
+            words = _plain(fragment)
+            if len(words) >= MIN_FRAGMENT and words in text and words not in office_text:
                 return True
+        number = _digits(value)
+        if len(number) >= 7 and number in digits:
+            return True
     return False
 
 
-def deliver(notice_id: int) -> str:
-    """Render, check, stage, mark sent, publish. Returns the outcome:
-    ``sent``, ``held``, ``leak_blocked``, ``render_failed`` or ``skipped``."""
-    notice = Notice.objects.select_related("case", "case__office").filter(pk=notice_id).first()
-    if notice is None or notice.status != "released" or final_path(notice_id).exists():
-        return "skipped"
+def _render_checked(notice: Notice) -> str | None:
+    """The document, or None if it must not go out (held with the reason)."""
     try:
         document = render(notice)
     except Exception:
-        log.exception("notice %s failed to render; holding it", notice_id)
-        _hold(notice_id, RENDER_FAILED)
-        return RENDER_FAILED
+        log.exception("notice %s failed to render; holding it", notice.pk)
+        _hold(notice.pk, RENDER_FAILED, statuses=("released", "sent"))
+        return None
     try:
         leaked = leaks(notice.case_id, document)
     except Exception:
-        log.exception("leak check of notice %s failed; holding it", notice_id)
+        log.exception("leak check of notice %s failed; holding it", notice.pk)
         leaked = True
     if leaked:
-        log.error("notice %s contained a protected value; delivery blocked", notice_id)
-        _hold(notice_id, LEAK_BLOCKED)
-        return LEAK_BLOCKED
+        log.error("notice %s contained a protected value; delivery blocked", notice.pk)
+        _hold(notice.pk, LEAK_BLOCKED, statuses=("released", "sent"))
+        return None
+    return document
+
+
+def _stage(notice_id: int, document: str) -> Path:
     staged = _staging() / f"notice-{notice_id}.{uuid.uuid4().hex}.html"
     with open(staged, "x", encoding="utf-8") as handle:
         handle.write(document)
         handle.flush()
         os.fsync(handle.fileno())
+    return staged
+
+
+def _publish(notice_id: int, staged: Path) -> None:
+    """Move a staged file into the outbox without ever overwriting one (a hard
+    link fails if the name exists), then record it."""
+    try:
+        os.link(staged, final_path(notice_id))
+    except FileExistsError:
+        log.warning("notice %s already in the outbox; not written again", notice_id)
+    staged.unlink(missing_ok=True)
+    Notice.objects.filter(pk=notice_id, published_at__isnull=True).update(
+        published_at=timezone.now()
+    )
+
+
+def deliver(notice_id: int) -> str:
+    """Render, check, stage, mark sent, publish. Returns the outcome:
+    ``sent``, ``held``, ``leak_blocked``, ``render_failed`` or ``skipped``.
+
+    Must run outside a transaction: the outbox can only receive a notice whose
+    "mark sent" has committed."""
+    if connection.in_atomic_block:
+        raise RuntimeError("deliver() must not run inside a transaction")
+    notice = Notice.objects.select_related("case", "case__office").filter(pk=notice_id).first()
+    if notice is None or notice.status != "released":
+        return "skipped"
+    document = _render_checked(notice)
+    if document is None:
+        return Notice.objects.get(pk=notice_id).hold_reasons[0]
+    staged = _stage(notice_id, document)
     try:
         sent = notices.mark_sent(notice_id)
     except Exception:
@@ -188,14 +252,26 @@ def deliver(notice_id: int) -> str:
     if not sent:
         staged.unlink(missing_ok=True)
         return "held"
-    os.replace(staged, final_path(notice_id))  # atomic: the vendor sees all or nothing
+    _publish(notice_id, staged)
     return "sent"
 
 
 def dispatch_chunk(notice_ids: list[int]) -> Counter:
+    """Deliver each notice on its own: one failure never stops the rest, and a
+    notice that fails for a database reason is held with ``gate_error``."""
     counts: Counter = Counter()
     for notice_id in notice_ids:
-        counts[deliver(notice_id)] += 1
+        try:
+            counts[deliver(notice_id)] += 1
+        except (SoftTimeLimitExceeded, RuntimeError):
+            raise
+        except Exception:
+            log.exception("delivering notice %s failed; holding it", notice_id)
+            try:
+                _hold(notice_id, GATE_ERROR)
+            except Exception:
+                log.exception("could not hold notice %s; it stays released", notice_id)
+            counts["failed"] += 1
     return counts
 
 
@@ -205,35 +281,63 @@ def released_chunks(size: int | None = None) -> list[list[int]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
+SWEEP_LOCK = 0x5AFE5EE9  # pg advisory lock id: one sweeper at a time
+SWEEP_GRACE = dt.timedelta(minutes=5)
+
+
 def sweep() -> Counter:
-    """Finish what a crashed worker left: publish staged files of sent notices,
-    re-render sent notices with no file, and discard staging of held ones."""
+    """Finish what a crashed worker left. A notice marked sent more than a few
+    minutes ago but never published is published from its staged file, or
+    rendered again (with the leak check) if that file is gone. Staged files of
+    notices that were not sent are discarded. Only one sweep runs at a time."""
+    if connection.in_atomic_block:
+        raise RuntimeError("sweep() must not run inside a transaction")
     counts: Counter = Counter()
-    staging = _staging()
-    staged_by_id: dict[int, list[Path]] = {}
-    for path in staging.glob("notice-*.html"):
-        try:
-            staged_by_id.setdefault(int(path.name.split("-", 1)[1].split(".", 1)[0]), []).append(
-                path
-            )
-        except ValueError:
-            continue
-    statuses = dict(Notice.objects.filter(pk__in=list(staged_by_id)).values_list("pk", "status"))
-    for notice_id, paths in staged_by_id.items():
-        if statuses.get(notice_id) == "sent" and not final_path(notice_id).exists():
-            os.replace(paths[0], final_path(notice_id))
-            counts["published"] += 1
-            paths = paths[1:]
-        if statuses.get(notice_id) in ("sent", "held", "cancelled", None):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SWEEP_LOCK])
+        if not cursor.fetchone()[0]:
+            return counts
+    try:
+        staged_by_id: dict[int, list[Path]] = {}
+        for path in _staging().glob("notice-*.html"):
+            try:
+                notice_id = int(path.name.split("-", 1)[1].split(".", 1)[0])
+            except ValueError:
+                continue
+            staged_by_id.setdefault(notice_id, []).append(path)
+        cutoff = timezone.now() - SWEEP_GRACE
+        stuck = Notice.objects.filter(
+            status="sent", published_at__isnull=True, sent_at__lt=cutoff
+        ).select_related("case", "case__office")
+        for notice in stuck:
+            staged = staged_by_id.pop(notice.pk, [])
+            if staged:
+                _publish(notice.pk, staged[0])
+                counts["published"] += 1
+                staged = staged[1:]
+            else:
+                document = _render_checked(notice)
+                if document is None:
+                    counts["blocked"] += 1
+                    continue
+                _publish(notice.pk, _stage(notice.pk, document))
+                counts["re-rendered"] += 1
+            for extra in staged:
+                extra.unlink(missing_ok=True)
+        # Staged files of notices that are not (or no longer) waiting to be sent.
+        open_statuses = dict(
+            Notice.objects.filter(pk__in=list(staged_by_id)).values_list("pk", "status")
+        )
+        for notice_id, paths in staged_by_id.items():
+            if open_statuses.get(notice_id) == "released":
+                continue  # a worker may be about to mark it sent
             for path in paths:
-                path.unlink(missing_ok=True)
-                counts["discarded"] += 1
-    for notice in Notice.objects.filter(status="sent").select_related("case", "case__office"):
-        if not final_path(notice.pk).exists():
-            staged = staging / f"notice-{notice.pk}.{uuid.uuid4().hex}.html"
-            staged.write_text(render(notice), encoding="utf-8")
-            os.replace(staged, final_path(notice.pk))
-            counts["re-rendered"] += 1
+                if path.stat().st_mtime < cutoff.timestamp():
+                    path.unlink(missing_ok=True)
+                    counts["discarded"] += 1
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [SWEEP_LOCK])
     return counts
 
 
@@ -241,6 +345,8 @@ def run_cycle(*, today: dt.date | None = None, progress=None) -> Counter:
     """Generate → gate → dispatch, synchronously (the nightly task queues the
     chunks instead). Returns every count."""
     counts: Counter = Counter()
+    if connection.in_atomic_block:
+        raise RuntimeError("run_cycle() must not run inside a transaction")
     with transaction.atomic():
         counts["generated"] = generate_due(today=today)
     counts.update(notices.gate_pending())

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from accounts import roles
 from accounts import services as account_services
@@ -20,6 +21,7 @@ from safety.models import (
     CourtOrderHold,
     FamilyViolenceIndicator,
     FviRemovalRequest,
+    GoodCauseClaim,
     SafetyPlan,
     SafetyPlanRemedy,
     SafetyReview,
@@ -42,30 +44,60 @@ def _events_on_cases_of(person_id, kind: str, actor, **detail) -> None:
     )
 
 
+@sensitive_variables()
+def _same_ssn_records(person) -> list:
+    """Other records of the same person (same SSN by blind index); intake never
+    links them (decision 0007), so a flag must reach each of them."""
+    from cases.models import Person
+
+    ssn = protected.reveal(person, "ssn")
+    if not ssn:
+        return []
+    digits = "".join(ch for ch in ssn if ch.isdigit())
+    return list(
+        Person.objects.filter(ssn_index__in=protected.blind_index_candidates(digits))
+        .exclude(pk=person.pk)
+        .order_by("pk")
+    )
+
+
 def fvi_set(
     *, user, person, reason: str, note: str = "", review_on=None
 ) -> FamilyViolenceIndicator:
-    """Set an FVI on a person. It takes effect at once on every case the person is
-    on (the gate reads it). Needs no proof beyond the survivor's statement."""
+    """Set an FVI on a person, and on every other record with the same SSN. It
+    takes effect at once on every case they are on (the gate reads it). Needs no
+    proof beyond the survivor's statement."""
     with transaction.atomic():
-        # Lock the cases this flag protects first: a send in flight on any of them
+        records = [person, *_same_ssn_records(person)]
+        # Lock the cases these flags protect first: a send in flight on any of them
         # either commits before the flag or sees it (safety/notices.py).
-        lock_cases_for_hold(person_id=person.pk)
-        fvi = FamilyViolenceIndicator.objects.create(
-            person=person, reason=reason, note=note, set_by=user, review_on=review_on
-        )
-        _events_on_cases_of(person.pk, CaseEvent.Kind.FVI_SET, user, fvi=fvi.pk, reason=reason)
-    log.info("user %s set FVI %s on person %s", user.pk, fvi.pk, person.pk)
-    return fvi
+        for record in records:
+            lock_cases_for_hold(person_id=record.pk)
+        first = None
+        for record in records:
+            created = FamilyViolenceIndicator.objects.create(
+                person=record,
+                reason=reason,
+                set_by=user,
+                review_on=review_on,
+                note=note if record is person else "Same SSN as a record flagged at the same time.",
+            )
+            first = first or created
+            _events_on_cases_of(
+                record.pk, CaseEvent.Kind.FVI_SET, user, fvi=created.pk, reason=reason
+            )
+    log.info("user %s set FVI %s on %d records", user.pk, first.pk, len(records))
+    return first
 
 
 def fvi_removal_request(*, user, fvi: FamilyViolenceIndicator, reason: str) -> FviRemovalRequest:
     reason = reason.strip()
     if not reason:
         raise SafetyActionRefused(_("Give the reason for removing the flag."))
-    if fvi.removed_at is not None:
-        raise SafetyActionRefused(_("This flag has already been removed."))
     with transaction.atomic():
+        fvi = FamilyViolenceIndicator.objects.select_for_update().get(pk=fvi.pk)
+        if fvi.removed_at is not None:
+            raise SafetyActionRefused(_("This flag has already been removed."))
         if FviRemovalRequest.objects.filter(
             fvi=fvi, cancelled_at__isnull=True, applied_at__isnull=True
         ).exists():
@@ -88,15 +120,17 @@ def fvi_removal_approve(*, user, request: FviRemovalRequest, code: str) -> FviRe
         raise SafetyActionRefused(_("Only a supervisor can approve removing a flag."))
     if user.pk == request.requested_by_id:
         raise SafetyActionRefused(_("The person who asked for the removal cannot approve it."))
+    # The code is checked before (not inside) the approval's transaction, so a
+    # wrong code's throttling count is kept even though the approval is refused.
+    result, _device = account_services.totp_code_check(user=user, code=code)
+    if result is not account_services.CodeCheck.ACCEPTED:
+        raise SafetyActionRefused(
+            _("That code is not valid. Enter the current code from your app.")
+        )
     with transaction.atomic():
         request = FviRemovalRequest.objects.select_for_update().get(pk=request.pk)
         if request.state != "requested":
             raise SafetyActionRefused(_("This request is no longer waiting for approval."))
-        result, _device = account_services.totp_code_check(user=user, code=code)
-        if result is not account_services.CodeCheck.ACCEPTED:
-            raise SafetyActionRefused(
-                _("That code is not valid. Enter the current code from your app.")
-            )
         now = timezone.now()
         request.approved_by = user
         request.approved_at = now
@@ -295,7 +329,20 @@ def notice_cancel(*, user, notice, reason: str):
                 case_id=notice.case_id,
                 kind=CaseEvent.Kind.EDITED,
                 actor=user,
-                detail={"notice": notice.pk, "cancelled": True},
+                detail={"notice": notice.pk, "cancelled": True, "reason": reason},
             )
     log.info("user %s cancelled notice %s", user.pk, notice.pk)
     return updated == 1
+
+
+def good_cause_claim_set(*, user, case, claimant, status: str) -> GoodCauseClaim:
+    """The good-cause hook's only write path (the workflow arrives in its own
+    issue): file a claim or change its status, locking the case first."""
+    if status not in GoodCauseClaim.Status.values:
+        raise SafetyActionRefused(_("Unknown status."))
+    with transaction.atomic():
+        lock_cases_for_hold(case_ids=[case.pk])
+        claim, _created = GoodCauseClaim.objects.update_or_create(
+            case=case, claimant=claimant, defaults={"status": status}
+        )
+    return claim

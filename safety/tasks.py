@@ -9,7 +9,15 @@ def apply_fvi_removals() -> None:
     services.fvi_removals_apply()
 
 
-@shared_task(name="safety.tasks.notice_cycle", ignore_result=True)
+# Long and idempotent: acknowledged on receipt (a late ack would let Redis hand a
+# still-running night to a second worker after the visibility timeout).
+@shared_task(
+    name="safety.tasks.notice_cycle",
+    ignore_result=True,
+    acks_late=False,
+    soft_time_limit=3300,
+    time_limit=3600,
+)
 def notice_cycle() -> None:
     """Nightly: generate and gate (set-based), then queue the released notices in
     bounded chunks. Task arguments are notice ids only."""

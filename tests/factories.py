@@ -111,11 +111,18 @@ def contact_point(person, text: str, kind=case_models.ContactKind.RESIDENTIAL):
     return point
 
 
-def full_case(*, caseworker=None, unit=None, cp_last_name="Testlast", address="1 Synthetic Way"):
+def full_case(
+    *,
+    caseworker=None,
+    unit=None,
+    cp_last_name="Testlast",
+    address="1 Synthetic Way",
+    ssn="900-55-1234",
+):
     """A case with a custodial parent (with an address), an NCP, a child, an order
     and two remedies."""
     case = CaseFactory(caseworker=caseworker, **({"unit": unit} if unit else {}))
-    cp = PersonFactory(last_name=cp_last_name, ssn="900-55-1234")
+    cp = PersonFactory(last_name=cp_last_name, ssn=ssn)
     ParticipantFactory(case=case, person=cp, role=case_models.ParticipantRole.CUSTODIAL_PARENT)
     ParticipantFactory(case=case, role=case_models.ParticipantRole.NONCUSTODIAL_PARENT)
     ParticipantFactory(case=case, role=case_models.ParticipantRole.CHILD)

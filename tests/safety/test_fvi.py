@@ -46,7 +46,7 @@ def _set(client, case, reason="dv_disclosed"):
 
 
 def test_a_flag_takes_effect_at_once_on_every_case(caseworker, unit, case):
-    other_case = full_case(caseworker=caseworker, unit=unit)
+    other_case = full_case(caseworker=caseworker, unit=unit, ssn="900-66-0001")
     SafetyReview.objects.create(case=other_case, outcome="no_concerns", reviewed_by=caseworker)
     ParticipantFactory(
         case=other_case, person=_survivor(case), role=ParticipantRole.CUSTODIAL_PARENT
@@ -71,6 +71,7 @@ def test_a_flag_takes_effect_at_once_on_every_case(caseworker, unit, case):
 def test_removal_needs_a_second_person_a_fresh_code_and_the_waiting_period(
     caseworker, supervisor, case, settings
 ):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0  # a wrong code, then the right one at once
     worker = verified_client(caseworker)
     _set(worker, case)
     fvi = FamilyViolenceIndicator.objects.get()
@@ -183,10 +184,36 @@ def test_fvi_pages_redirect_anonymous_and_unverified_and_enforce_csrf(caseworker
 
 
 def test_a_flag_on_a_person_of_another_case_is_404_here(caseworker, unit, case):
-    other = full_case(caseworker=caseworker, unit=unit)
+    other = full_case(caseworker=caseworker, unit=unit, ssn="900-66-0002")
     worker = verified_client(caseworker)
     _set(worker, other)
     fvi = FamilyViolenceIndicator.objects.get()
     url = reverse("safety:fvi_removal_request", args=[case.pk, fvi.pk])
     assert worker.post(url, {"reason": "r"}).status_code == 404
     assert not FviRemovalRequest.objects.exists()
+
+
+def test_a_flag_reaches_every_record_with_the_same_ssn(caseworker, unit, case):
+    """Intake never links records; the flag must still protect her everywhere."""
+    earlier = full_case(caseworker=caseworker, unit=unit)  # same SSN, separate record
+    SafetyReview.objects.create(case=earlier, outcome="no_concerns", reviewed_by=caseworker)
+    assert gate.decide(earlier.pk, "income_withholding").reasons == ()
+    _set(verified_client(caseworker), case)
+    assert FamilyViolenceIndicator.objects.count() == 2
+    assert gate.decide(earlier.pk, "income_withholding").reasons == ("fvi",)
+
+
+def test_wrong_approval_codes_are_throttled(caseworker, supervisor, case):
+    worker = verified_client(caseworker)
+    _set(worker, case)
+    fvi = FamilyViolenceIndicator.objects.get()
+    worker.post(reverse("safety:fvi_removal_request", args=[case.pk, fvi.pk]), {"reason": "r"})
+    url = reverse("safety:fvi_removal_approve", args=[case.pk, FviRemovalRequest.objects.get().pk])
+    boss = verified_client(supervisor)
+    good = totp_code(TOTPDevice.objects.get(user=supervisor))
+    for _ in range(3):
+        boss.post(url, {"code": "000000" if good != "000000" else "111111"})
+    # The failures were kept (not rolled back with the refused approval): the
+    # device is throttled, so guessing is slowed down.
+    assert TOTPDevice.objects.get(user=supervisor).throttling_failure_count >= 1
+    assert FviRemovalRequest.objects.get().approved_at is None

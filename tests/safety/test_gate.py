@@ -218,3 +218,27 @@ def test_the_gate_decides_a_whole_set_in_one_statement(worker):
         )
         rows = dict(cursor.fetchall())
     assert [rows[c.pk] for c in cases] == [[], ["fvi"], [], []]
+
+
+def test_the_latest_review_decides_and_not_safe_to_screen_is_not_a_screening(worker):
+    case = full_case(caseworker=worker)
+    SafetyReview.objects.create(case=case, outcome="not_safe", reviewed_by=worker)
+    assert gate.decide(case.pk, "income_withholding").reasons == ("not_screened",)
+    SafetyReview.objects.create(case=case, outcome="no_concerns", reviewed_by=worker)
+    assert gate.decide(case.pk, "income_withholding").reasons == ()
+    SafetyReview.objects.create(case=case, outcome="not_safe", reviewed_by=worker)
+    assert gate.decide(case.pk, "income_withholding").reasons == ("not_screened",)
+
+
+def test_a_court_hold_lifted_on_a_future_date_holds_until_then(worker):
+    case = _screened_case(worker)
+    today = timezone.localdate()
+    hold = CourtOrderHold.objects.create(
+        case=case,
+        ordered_on=today - dt.timedelta(days=30),
+        lifted_on=today + dt.timedelta(days=2),
+        recorded_by=worker,
+    )
+    assert gate.decide(case.pk, "lien").reasons == ("court_order",)
+    CourtOrderHold.objects.filter(pk=hold.pk).update(lifted_on=today)
+    assert gate.decide(case.pk, "lien").reasons == ()

@@ -1,4 +1,6 @@
-"""The notice cycle end to end: generate, gate, dispatch to the outbox, sweep; the
+"""(Transactional: delivery only runs outside a transaction, as in a worker.)
+
+The notice cycle end to end: generate, gate, dispatch to the outbox, sweep; the
 leak check; render failures; a chunk dispatched twice; a real Celery worker."""
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from cases.models import Notice, Remedy
 from config.celery import app as celery_app
@@ -51,7 +54,7 @@ def _files(outbox):
     return sorted(p.name for p in outbox.glob("notice-*.html"))
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_the_cycle_sends_only_what_the_gate_releases(outbox):
     worker = UserFactory(username="pl-1")
     free = _due_case(worker)
@@ -76,7 +79,7 @@ def test_the_cycle_sends_only_what_the_gate_releases(outbox):
     assert "generated: 0" in again.getvalue() and "sent: 0" in again.getvalue()
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_notices_to_a_spanish_speaking_parent_are_in_spanish(outbox):
     worker = UserFactory(username="pl-es")
     case = _due_case(worker, spanish=True)
@@ -86,7 +89,7 @@ def test_notices_to_a_spanish_speaking_parent_are_in_spanish(outbox):
     assert 'lang="es"' in text and "No se comunique con el otro padre o madre" in text
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_document_containing_a_protected_value_is_blocked(outbox):
     worker = UserFactory(username="pl-leak")
     case = _due_case(worker)
@@ -105,7 +108,7 @@ def test_a_document_containing_a_protected_value_is_blocked(outbox):
     assert not list((outbox / ".staging").glob("*"))
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_notice_that_fails_to_render_is_held_not_dropped(outbox):
     worker = UserFactory(username="pl-render")
     case = _due_case(worker)
@@ -117,7 +120,7 @@ def test_a_notice_that_fails_to_render_is_held_not_dropped(outbox):
     assert Notice.objects.get(pk=notice.pk).hold_reasons == ["render_failed"]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_the_same_chunk_dispatched_twice_delivers_once(outbox):
     worker = UserFactory(username="pl-twice")
     _due_case(worker)
@@ -158,7 +161,7 @@ def test_two_workers_on_the_same_chunk_at_once_deliver_each_notice_once(outbox):
     assert not list((outbox / ".staging").glob("*"))
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_the_sweeper_finishes_what_a_crash_left(outbox):
     worker = UserFactory(username="pl-sweep")
     _due_case(worker)
@@ -171,6 +174,11 @@ def test_the_sweeper_finishes_what_a_crash_left(outbox):
     assert notices.mark_sent(a)
     # Crash 2: marked sent, and the staged file was lost too.
     assert notices.mark_sent(b)
+    # Within the grace period a worker may still be finishing: left alone.
+    assert pipeline.sweep() == {}
+    Notice.objects.filter(pk__in=[a, b]).update(
+        sent_at=timezone.now() - pipeline.SWEEP_GRACE - dt.timedelta(minutes=1)
+    )
     counts = pipeline.sweep()
     assert counts == {"published": 1, "re-rendered": 1}
     assert pipeline.final_path(a).exists() and pipeline.final_path(b).exists()
@@ -195,3 +203,41 @@ def test_a_real_worker_runs_the_nightly_cycle(outbox):
     assert Notice.objects.filter(status="sent").count() == 2
     assert Notice.objects.filter(status="held").count() == 2
     assert len(_files(outbox)) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_picked_up_file_is_never_sent_again(outbox):
+    """The vendor empties the outbox; the database remembers what was published."""
+    worker = UserFactory(username="pl-pickup")
+    _due_case(worker)
+    pipeline.run_cycle()
+    sent = list(Notice.objects.filter(status="sent"))
+    assert sent and all(n.published_at for n in sent)
+    for path in outbox.glob("notice-*.html"):
+        path.unlink()  # picked up
+    Notice.objects.update(sent_at=timezone.now() - dt.timedelta(hours=1))
+    assert pipeline.sweep() == {}
+    assert pipeline.run_cycle()["sent"] == 0
+    assert not list(outbox.glob("notice-*.html"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_leak_check_sees_through_markup_and_formatting(outbox):
+    worker = UserFactory(username="pl-leak2")
+    case = full_case(caseworker=worker, address="12 O'Neil Road & Elm\nTestville, NM 87001")
+    from tests.factories import contact_point
+
+    cp = case.participants.get(role="custodial_parent").person
+    contact_point(cp, "(555) 010-4477", kind="phone")
+    office_line = "Testville, NM 87001"  # her city line also in the office address: not a leak
+    case.office.address = f"1 Agency Plaza\n{office_line}"
+    case.office.save()
+    clean = "<p>Send payments to 1 Agency Plaza, Testville, NM 87001.</p>"
+    assert not pipeline.leaks(case.pk, clean)
+    for document in (
+        "<p>12 O&#x27;Neil Road &amp; Elm</p>",
+        "<p>Call 555-010-4477</p>",
+        "<p>SSN 900 55 1234</p>",
+        "<p>12 o neil road  elm</p>",
+    ):
+        assert pipeline.leaks(case.pk, document), document
