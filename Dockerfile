@@ -34,7 +34,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # tzdata: TIME_ZONE (default America/New_York) needs the IANA database, which
 # slim images do not promise to carry.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tzdata \
+ && apt-get install -y --no-install-recommends tzdata libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid app --create-home --home-dir /home/app \

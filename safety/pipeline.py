@@ -62,8 +62,18 @@ def _staging() -> Path:
     return path
 
 
-def final_path(notice_id: int) -> Path:
-    return outbox() / f"notice-{notice_id}.html"
+def final_path(notice_id: int, suffix: str = "pdf") -> Path:
+    """The published document (PDF for the print vendor; the HTML beside it)."""
+    return outbox() / f"notice-{notice_id}.{suffix}"
+
+
+SUFFIXES = ("pdf", "html")
+
+
+def to_pdf(document: str) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=document).write_pdf()
 
 
 def generate_due(*, today: dt.date | None = None) -> int:
@@ -187,8 +197,9 @@ def leaks(case_id: int, document: str) -> bool:
     return False
 
 
-def _render_checked(notice: Notice) -> str | None:
-    """The document, or None if it must not go out (held with the reason)."""
+def _render_checked(notice: Notice) -> tuple[str, bytes] | None:
+    """The document as HTML and PDF, or None if it must not go out (held with
+    the reason). The PDF is made from the HTML that passed the leak check."""
     try:
         document = render(notice)
     except Exception:
@@ -204,26 +215,40 @@ def _render_checked(notice: Notice) -> str | None:
         log.error("notice %s contained a protected value; delivery blocked", notice.pk)
         _hold(notice.pk, LEAK_BLOCKED, statuses=("released", "sent"))
         return None
-    return document
-
-
-def _stage(notice_id: int, document: str) -> Path:
-    staged = _staging() / f"notice-{notice_id}.{uuid.uuid4().hex}.html"
-    with open(staged, "x", encoding="utf-8") as handle:
-        handle.write(document)
-        handle.flush()
-        os.fsync(handle.fileno())
-    return staged
-
-
-def _publish(notice_id: int, staged: Path) -> None:
-    """Move a staged file into the outbox without ever overwriting one (a hard
-    link fails if the name exists), then record it."""
     try:
-        os.link(staged, final_path(notice_id))
-    except FileExistsError:
-        log.warning("notice %s already in the outbox; not written again", notice_id)
-    staged.unlink(missing_ok=True)
+        pdf = to_pdf(document)
+    except Exception:
+        log.exception("notice %s failed to render as PDF; holding it", notice.pk)
+        _hold(notice.pk, RENDER_FAILED, statuses=("released", "sent"))
+        return None
+    return document, pdf
+
+
+def _stage(notice_id: int, rendered: tuple[str, bytes]) -> list[Path]:
+    """Write both files to staging under one attempt id; returns their paths."""
+    attempt = uuid.uuid4().hex
+    document, pdf = rendered
+    paths = []
+    for suffix, content in (("pdf", pdf), ("html", document.encode("utf-8"))):
+        path = _staging() / f"notice-{notice_id}.{attempt}.{suffix}"
+        with open(path, "xb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        paths.append(path)
+    return paths
+
+
+def _publish(notice_id: int, staged: list[Path]) -> None:
+    """Move staged files into the outbox without ever overwriting one (a hard
+    link fails if the name exists), then record it."""
+    for path in staged:
+        suffix = path.name.rsplit(".", 1)[1]
+        try:
+            os.link(path, final_path(notice_id, suffix))
+        except FileExistsError:
+            log.warning("notice %s %s already in the outbox; not written again", notice_id, suffix)
+        path.unlink(missing_ok=True)
     Notice.objects.filter(pk=notice_id, published_at__isnull=True).update(
         published_at=timezone.now()
     )
@@ -240,17 +265,19 @@ def deliver(notice_id: int) -> str:
     notice = Notice.objects.select_related("case", "case__office").filter(pk=notice_id).first()
     if notice is None or notice.status != "released":
         return "skipped"
-    document = _render_checked(notice)
-    if document is None:
+    rendered = _render_checked(notice)
+    if rendered is None:
         return Notice.objects.get(pk=notice_id).hold_reasons[0]
-    staged = _stage(notice_id, document)
+    staged = _stage(notice_id, rendered)
     try:
         sent = notices.mark_sent(notice_id)
     except Exception:
-        staged.unlink(missing_ok=True)
+        for path in staged:
+            path.unlink(missing_ok=True)
         raise
     if not sent:
-        staged.unlink(missing_ok=True)
+        for path in staged:
+            path.unlink(missing_ok=True)
         return "held"
     _publish(notice_id, staged)
     return "sent"
@@ -298,40 +325,43 @@ def sweep() -> Counter:
         if not cursor.fetchone()[0]:
             return counts
     try:
-        staged_by_id: dict[int, list[Path]] = {}
-        for path in _staging().glob("notice-*.html"):
+        # notice id -> {attempt: [its files]}
+        staged_by_id: dict[int, dict[str, list[Path]]] = {}
+        for path in _staging().glob("notice-*.*.*"):
             try:
-                notice_id = int(path.name.split("-", 1)[1].split(".", 1)[0])
+                notice_id_text, attempt, _suffix = path.name[len("notice-") :].split(".")
+                notice_id = int(notice_id_text)
             except ValueError:
                 continue
-            staged_by_id.setdefault(notice_id, []).append(path)
+            staged_by_id.setdefault(notice_id, {}).setdefault(attempt, []).append(path)
         cutoff = timezone.now() - SWEEP_GRACE
         stuck = Notice.objects.filter(
             status="sent", published_at__isnull=True, sent_at__lt=cutoff
         ).select_related("case", "case__office")
         for notice in stuck:
-            staged = staged_by_id.pop(notice.pk, [])
-            if staged:
-                _publish(notice.pk, staged[0])
+            attempts = staged_by_id.pop(notice.pk, {})
+            complete = [files for files in attempts.values() if len(files) == len(SUFFIXES)]
+            if complete:
+                _publish(notice.pk, complete[0])
                 counts["published"] += 1
-                staged = staged[1:]
             else:
-                document = _render_checked(notice)
-                if document is None:
+                rendered = _render_checked(notice)
+                if rendered is None:
                     counts["blocked"] += 1
                     continue
-                _publish(notice.pk, _stage(notice.pk, document))
+                _publish(notice.pk, _stage(notice.pk, rendered))
                 counts["re-rendered"] += 1
-            for extra in staged:
-                extra.unlink(missing_ok=True)
+            for files in attempts.values():
+                for extra in files:
+                    extra.unlink(missing_ok=True)
         # Staged files of notices that are not (or no longer) waiting to be sent.
         open_statuses = dict(
             Notice.objects.filter(pk__in=list(staged_by_id)).values_list("pk", "status")
         )
-        for notice_id, paths in staged_by_id.items():
+        for notice_id, attempts in staged_by_id.items():
             if open_statuses.get(notice_id) == "released":
                 continue  # a worker may be about to mark it sent
-            for path in paths:
+            for path in (p for files in attempts.values() for p in files):
                 if path.stat().st_mtime < cutoff.timestamp():
                     path.unlink(missing_ok=True)
                     counts["discarded"] += 1

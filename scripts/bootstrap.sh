@@ -15,6 +15,9 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v msgfmt >/dev/null 2>&1 || need+=(gettext)
+# WeasyPrint (notice PDFs) needs Pango and a font.
+compgen -G "/usr/lib/*/libpangoft2-1.0.so.0" >/dev/null || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+[ -d /usr/share/fonts/truetype/dejavu ] || need+=(fonts-dejavu-core)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 if ! command -v python3.11 >/dev/null 2>&1; then
   need+=(python3.11 python3.11-venv)

@@ -69,6 +69,8 @@ def test_the_cycle_sends_only_what_the_gate_releases(outbox):
     assert {n.case_id for n in sent} == {free.pk}
     assert not Notice.objects.filter(case__in=[flagged, unscreened], status="sent").exists()
     assert _files(outbox) == sorted(f"notice-{n.pk}.html" for n in sent)
+    for notice in sent:
+        assert pipeline.final_path(notice.pk, "pdf").read_bytes().startswith(b"%PDF")
     for path in outbox.glob("notice-*.html"):
         text = path.read_text()
         assert "Canary" not in text and "900-55-1234" not in text
@@ -85,7 +87,8 @@ def test_notices_to_a_spanish_speaking_parent_are_in_spanish(outbox):
     case = _due_case(worker, spanish=True)
     pipeline.run_cycle()
     to_parent = Notice.objects.get(case=case, recipient="other_parent", status="sent")
-    text = pipeline.final_path(to_parent.pk).read_text()
+    text = pipeline.final_path(to_parent.pk, "html").read_text()
+    assert pipeline.final_path(to_parent.pk, "pdf").read_bytes().startswith(b"%PDF")
     assert 'lang="es"' in text and "No se comunique con el otro padre o madre" in text
 
 
@@ -169,8 +172,8 @@ def test_the_sweeper_finishes_what_a_crash_left(outbox):
     notices.gate_pending()
     a, b = pipeline.released_chunks()[0][:2]
     # Crash 1: marked sent, file staged but never moved into the outbox.
-    staged = pipeline._staging() / f"notice-{a}.deadbeef.html"
-    staged.write_text(pipeline.render(Notice.objects.get(pk=a)))
+    document = pipeline.render(Notice.objects.get(pk=a))
+    pipeline._stage(a, (document, pipeline.to_pdf(document)))
     assert notices.mark_sent(a)
     # Crash 2: marked sent, and the staged file was lost too.
     assert notices.mark_sent(b)
@@ -181,7 +184,9 @@ def test_the_sweeper_finishes_what_a_crash_left(outbox):
     )
     counts = pipeline.sweep()
     assert counts == {"published": 1, "re-rendered": 1}
-    assert pipeline.final_path(a).exists() and pipeline.final_path(b).exists()
+    for notice_id in (a, b):
+        for suffix in pipeline.SUFFIXES:
+            assert pipeline.final_path(notice_id, suffix).exists()
     assert pipeline.sweep() == {}
 
 
@@ -213,12 +218,12 @@ def test_a_picked_up_file_is_never_sent_again(outbox):
     pipeline.run_cycle()
     sent = list(Notice.objects.filter(status="sent"))
     assert sent and all(n.published_at for n in sent)
-    for path in outbox.glob("notice-*.html"):
+    for path in outbox.glob("notice-*.*"):
         path.unlink()  # picked up
     Notice.objects.update(sent_at=timezone.now() - dt.timedelta(hours=1))
     assert pipeline.sweep() == {}
     assert pipeline.run_cycle()["sent"] == 0
-    assert not list(outbox.glob("notice-*.html"))
+    assert not list(outbox.glob("notice-*.*"))
 
 
 @pytest.mark.django_db(transaction=True)
