@@ -176,25 +176,22 @@ def clean_ssn(value: str) -> str:
     return f"{digits[:3]}-{digits[3:5]}-{digits[5:]}"
 
 
-class PersonFieldsMixin:
+def person_fields(prefix: str, *, ssn=True) -> dict[str, forms.Field]:
     """First/last name, date of birth and SSN fields under a prefix."""
-
-    @staticmethod
-    def person_fields(prefix: str, *, ssn=True) -> dict[str, forms.Field]:
-        fields = {
-            f"{prefix}_first_name": forms.CharField(label=_("First name"), max_length=100),
-            f"{prefix}_last_name": forms.CharField(label=_("Last name"), max_length=100),
-            f"{prefix}_date_of_birth": date_field(_("Date of birth"), required=False),
-        }
-        if ssn:
-            fields[f"{prefix}_ssn"] = forms.CharField(
-                widget=forms.TextInput(attrs=NO_AUTOFILL),
-                label=_("SSN"),
-                required=False,
-                max_length=11,
-                help_text=_("9 digits. Leave blank if not known."),
-            )
-        return fields
+    fields = {
+        f"{prefix}_first_name": forms.CharField(label=_("First name"), max_length=100),
+        f"{prefix}_last_name": forms.CharField(label=_("Last name"), max_length=100),
+        f"{prefix}_date_of_birth": date_field(_("Date of birth"), required=False),
+    }
+    if ssn:
+        fields[f"{prefix}_ssn"] = forms.CharField(
+            widget=forms.TextInput(attrs=NO_AUTOFILL),
+            label=_("SSN"),
+            required=False,
+            max_length=11,
+            help_text=_("9 digits. Leave blank if not known."),
+        )
+    return fields
 
 
 class CaseOpenForm(forms.Form):
@@ -262,7 +259,7 @@ class CaseOpenForm(forms.Form):
         self.fields["unit"].queryset = units
         self.fields["office"].queryset = Office.objects.filter(units__in=units).distinct()
         for prefix in ("cp", "ncp", "child"):
-            self.fields.update(PersonFieldsMixin.person_fields(prefix, ssn=prefix != "child"))
+            self.fields.update(person_fields(prefix, ssn=prefix != "child"))
         for name in (
             "address_line1",
             "address_line2",
@@ -459,12 +456,12 @@ class ParticipantAddForm(forms.Form):
         self.case = case
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = ParticipantRole.choices
-        self.fields.update(PersonFieldsMixin.person_fields("person"))
+        self.fields.update(person_fields("person"))
         self.helper = _helper("participant-add", _("Add to the case"), name="add")
 
     def clean(self):
-        from cases.models import Participant
-        from safety import protected
+        from cases.models import CUSTODIAL_ROLES, OTHER_PARENT_ROLES, Participant
+        from cases.selectors import people_with_ssn
 
         cleaned = super().clean()
         try:
@@ -486,13 +483,9 @@ class ParticipantAddForm(forms.Form):
         twice = False
         ssn = cleaned["person_ssn"]
         if ssn:
-            digits = ssn.replace("-", "")
-            same_ssn = on_case.filter(
-                person__ssn_index__in=protected.blind_index_candidates(digits)
-            )
+            same_ssn = on_case.filter(person__in=people_with_ssn(ssn))
             twice = same_ssn.filter(role=role).exists()
-            custodial = {"custodial_parent", "caretaker"}
-            other_side = {"noncustodial_parent", "alleged_father"}
+            custodial, other_side = set(CUSTODIAL_ROLES), set(OTHER_PARENT_ROLES)
             roles_held = set(same_ssn.values_list("role", flat=True))
             if (role in custodial and roles_held & other_side) or (
                 role in other_side and roles_held & custodial

@@ -177,8 +177,9 @@ class ParticipantRole(models.TextChoices):
     ALLEGED_FATHER = "alleged_father", _("Alleged father")
 
 
-# Who can be the custodial party a case needs.
+# Who can be the custodial party a case needs, and who is on the other side.
 CUSTODIAL_ROLES = (ParticipantRole.CUSTODIAL_PARENT, ParticipantRole.CARETAKER)
+OTHER_PARENT_ROLES = (ParticipantRole.NONCUSTODIAL_PARENT, ParticipantRole.ALLEGED_FATHER)
 
 
 class Participant(models.Model):
@@ -206,9 +207,6 @@ class ContactKind(models.TextChoices):
     EMPLOYER = "employer", _("Employer")
     PHONE = "phone", _("Phone")
     EMAIL = "email", _("Email")
-
-
-ADDRESS_KINDS = (ContactKind.MAILING, ContactKind.RESIDENTIAL, ContactKind.EMPLOYER)
 
 
 class ContactSource(models.TextChoices):

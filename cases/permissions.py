@@ -6,9 +6,5 @@ from __future__ import annotations
 from accounts import roles
 
 
-def can_see_caseloads(user) -> bool:
-    return user.is_active and user.has_role(roles.CASEWORKER, roles.SUPERVISOR)
-
-
 def can_assign_cases(user) -> bool:
     return user.is_active and user.has_role(roles.SUPERVISOR)

@@ -257,3 +257,12 @@ def acp_expiring_for_user(user, *, limit: int = 20) -> list[tuple[str, int, date
         .distinct()[:limit]
     )
     return list(rows)
+
+
+def people_with_ssn(ssn: str):
+    """Every person record with this SSN, found by blind index under every listed
+    key (records are never linked, so one person may have several)."""
+    from safety import protected
+
+    digits = "".join(ch for ch in ssn if ch.isdigit())
+    return Person.objects.filter(ssn_index__in=protected.blind_index_candidates(digits))

@@ -145,13 +145,12 @@ def _carry_over_fvi(*, user, person: Person, ssn: str) -> None:
     contact details on this case, so typing someone's SSN would be a way to find
     them. But the protection must not be lost because a person was entered again.
     """
+    from cases.selectors import people_with_ssn
     from safety.models import FamilyViolenceIndicator
 
-    digits = "".join(ch for ch in ssn if ch.isdigit())
     flagged = (
         FamilyViolenceIndicator.objects.filter(
-            removed_at__isnull=True,
-            person__ssn_index__in=protected.blind_index_candidates(digits),
+            removed_at__isnull=True, person__in=people_with_ssn(ssn)
         )
         .exclude(person=person)
         .order_by("set_at")

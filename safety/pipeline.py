@@ -170,9 +170,10 @@ def leaks(case_id: int, document: str) -> bool:
     from cases.models import Office
     from safety.models import AddressConfidentialityEnrollment
 
-    person_ids = list(
-        Participant.objects.filter(case_id=case_id).values_list("person_id", flat=True)
-    )
+    people = [
+        p.person for p in Participant.objects.filter(case_id=case_id).select_related("person")
+    ]
+    person_ids = [person.pk for person in people]
     values = [
         protected.reveal(point, "value")
         for point in ContactPoint.objects.filter(person_id__in=person_ids)
@@ -181,8 +182,7 @@ def leaks(case_id: int, document: str) -> bool:
         protected.reveal(e, "participant_id")
         for e in AddressConfidentialityEnrollment.objects.filter(person_id__in=person_ids)
     ]
-    for p in Participant.objects.filter(case_id=case_id).select_related("person"):
-        values.append(protected.reveal(p.person, "ssn") or "")
+    values += [protected.reveal(person, "ssn") or "" for person in people]
     office = Office.objects.filter(cases__id=case_id).first()
     office_text = _plain(f"{office.name} {office.address}") if office else ""
     text, digits = _plain(document), _digits(html.unescape(strip_tags(document)))

@@ -46,19 +46,14 @@ def _events_on_cases_of(person_id, kind: str, actor, **detail) -> None:
 
 @sensitive_variables()
 def _same_ssn_records(person) -> list:
-    """Other records of the same person (same SSN by blind index); intake never
-    links them (decision 0007), so a flag must reach each of them."""
-    from cases.models import Person
+    """Other records of the same person (same SSN); intake never links them
+    (decision 0007), so a flag must reach each of them."""
+    from cases.selectors import people_with_ssn
 
     ssn = protected.reveal(person, "ssn")
     if not ssn:
         return []
-    digits = "".join(ch for ch in ssn if ch.isdigit())
-    return list(
-        Person.objects.filter(ssn_index__in=protected.blind_index_candidates(digits))
-        .exclude(pk=person.pk)
-        .order_by("pk")
-    )
+    return list(people_with_ssn(ssn).exclude(pk=person.pk).order_by("pk"))
 
 
 def fvi_set(
