@@ -19,6 +19,9 @@ SESSION_LAST_SEEN = "sa_last_seen"
 SESSION_EXPIRED_FLAG = "sa_session_expired"
 
 
+BACKGROUND_REFRESH = "X-Background-Refresh"
+
+
 class SessionExpiryMiddleware:
     """Ends a signed-in session after 15 minutes idle or 12 hours in all.
 
@@ -43,7 +46,9 @@ class SessionExpiryMiddleware:
                 log.info("session expired for user %s", request.user.pk)
                 logout(request)
                 request.session[SESSION_EXPIRED_FLAG] = True
-            else:
+            elif request.headers.get(BACKGROUND_REFRESH) != "1":
+                # A page refreshing itself (notice-run progress) is not someone at
+                # the desk: it never keeps an idle session alive.
                 session[SESSION_LAST_SEEN] = now
         return self.get_response(request)
 

@@ -162,7 +162,8 @@ def main() -> None:
         if cursor.fetchone()[0] == 0:
             print("adding the hold mix…", flush=True)
             cursor.execute(MIX)
-        cursor.execute("UPDATE cases_notice SET status = 'cancelled' WHERE status = 'pending'")
+        # Notices of an earlier run (same due dates) would block the new ones.
+        cursor.execute("DELETE FROM cases_notice WHERE status IN ('pending', 'cancelled')")
         cursor.execute(NOTICES, [args.notices])
         cursor.execute("SELECT count(*) FROM cases_notice WHERE status = 'pending'")
         pending = cursor.fetchone()[0]

@@ -146,4 +146,10 @@ def load(*, seed: int = 2026) -> int:
                     set_by=worker,
                 )
             count += 1
+        # Generate and gate the notices already due, so the supervisor's held-notice
+        # review has real work in it (nothing is sent until a notice cycle runs).
+        from safety import notices, pipeline
+
+        pipeline.generate_due()
+        notices.gate_pending()
     return count

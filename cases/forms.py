@@ -544,6 +544,14 @@ class ContactAddForm(forms.Form):
     valid_from = date_field(_("Valid from"), required_message=_("Enter the date it is valid from."))
     valid_to = date_field(_("Valid until (if known)"), required=False)
     source = forms.ChoiceField(label=_("Where did it come from?"), choices=[])
+    safe_for_mail = forms.BooleanField(
+        label=_("The person told us mail to this address is safe"),
+        required=False,
+        help_text=_(
+            "Only for an address the person gave themselves. Notices about their own "
+            "protection are sent here if they have no Address Confidentiality Program address."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         from cases.models import ContactKind, ContactSource
@@ -583,6 +591,14 @@ class ContactAddForm(forms.Form):
         valid_to = cleaned.get("valid_to")
         if valid_from and valid_to and valid_to < valid_from:
             self.add_error("valid_to", _("The end date cannot be before the start date."))
+        if cleaned.get("safe_for_mail"):
+            if kind not in ("mailing", "residential"):
+                self.add_error("safe_for_mail", _("Only an address can be marked safe for mail."))
+            elif cleaned.get("source") != "self":
+                self.add_error(
+                    "safe_for_mail",
+                    _("Only an address the person gave themselves can be marked safe for mail."),
+                )
         cleaned["value"] = value
         return cleaned
 

@@ -144,6 +144,9 @@ class Case(models.Model):
     program_iv_e = models.BooleanField(_("IV-E foster care"), default=False)
     program_non_assistance = models.BooleanField(_("Non-assistance"), default=False)
     opened_on = models.DateField(_("opened on"))
+    # Bumped by every change that can add a hold (safety.notices.lock_cases_for_hold):
+    # a supervisor's release of a held notice is only good for the version it saw.
+    safety_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -228,6 +231,11 @@ class ContactPoint(models.Model):
     valid_from = models.DateField(_("valid from"))
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
     source = models.CharField(_("source"), max_length=16, choices=ContactSource.choices)
+    # The person told us mail to this address is safe: notices to the protected
+    # person themselves may go here (after an ACP substitute address).
+    safe_for_mail = models.BooleanField(
+        _("safe to send mail here"), default=False, db_default=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
@@ -347,6 +355,9 @@ class CaseEvent(models.Model):
         SAFETY_PLAN_CHANGED = "safety_plan_changed", _("Safety plan changed")
         COURT_HOLD_ADDED = "court_hold_added", _("Court hold recorded")
         COURT_HOLD_LIFTED = "court_hold_lifted", _("Court hold lifted")
+        NOTICE_KEPT = "notice_kept", _("Held notice kept")
+        NOTICE_RELEASED = "notice_released", _("Held notice released")
+        NOTICE_CANCELLED = "notice_cancelled", _("Held notice cancelled")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -412,6 +423,7 @@ class NoticeRecipient(models.TextChoices):
     EMPLOYER = "employer", _("Employer")
     COURT = "court", _("Court")
     CUSTODIAL_PARENT = "custodial_parent", _("Custodial parent")
+    PROTECTED_PERSON = "protected_person", _("The protected person")
 
 
 class Notice(models.Model):
@@ -423,6 +435,11 @@ class Notice(models.Model):
     remedy = models.CharField(max_length=24)
     notice_type = models.CharField(max_length=40)
     recipient = models.CharField(max_length=20, choices=NoticeRecipient.choices)
+    # Set only for notices to one person about their own protection (the gate lets
+    # those go only to a participant of the case: safety/sql/notice_gate_v1.sql).
+    recipient_person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     status = models.CharField(
         max_length=10, choices=NoticeStatus.choices, default=NoticeStatus.PENDING
     )
@@ -453,8 +470,12 @@ class Notice(models.Model):
         ]
         constraints = [
             # Generation runs again safely: one notice per case, remedy, type and day.
+            # (A notice to one person is one per person: NULLS NOT DISTINCT keeps
+            # the others, which name no person, to one.)
             models.UniqueConstraint(
-                fields=["case", "remedy", "notice_type", "due_on"], name="notice_once_per_due_date"
+                fields=["case", "remedy", "notice_type", "due_on", "recipient_person"],
+                name="notice_once_per_due_date",
+                nulls_distinct=False,
             ),
         ]
 
@@ -463,4 +484,5 @@ class Notice(models.Model):
 
     @property
     def remedy_label(self) -> str:
-        return str(dict(RemedyKind.choices).get(self.remedy, self.remedy))
+        labels = {**dict(RemedyKind.choices), "safety_notice": _("Notice about your protection")}
+        return str(labels.get(self.remedy, self.remedy))

@@ -170,7 +170,7 @@ def case_detail(case: Case) -> dict:
 
     open_requests = FviRemovalRequest.objects.filter(
         cancelled_at__isnull=True, applied_at__isnull=True
-    )
+    ).select_related("notice")
     participants = list(
         case.participants.select_related("person").prefetch_related(
             Prefetch(

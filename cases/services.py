@@ -177,6 +177,7 @@ def contact_add(
     valid_from,
     source: str,
     valid_to=None,
+    safe_for_mail: bool = False,
 ) -> ContactPoint:
     """Seal and store a contact point of someone on ``case``."""
     with transaction.atomic():
@@ -186,6 +187,7 @@ def contact_add(
             valid_from=valid_from,
             valid_to=valid_to,
             source=source,
+            safe_for_mail=safe_for_mail,
             created_by=user,
         )
         protected.seal(point, "value", value)

@@ -271,6 +271,7 @@ def contact_add(request, case_id: int, person_id):
             valid_from=data["valid_from"],
             valid_to=data["valid_to"],
             source=data["source"],
+            safe_for_mail=data["safe_for_mail"],
         )
         messages.success(request, _("The contact details are saved and hidden."))
         return redirect("cases:detail", case_id=case.pk)

@@ -157,3 +157,58 @@ class AcpForm(forms.Form):
         if value < timezone.localdate():
             raise forms.ValidationError(_("That certification has already ended."))
         return value
+
+
+def _decision_reason(label):
+    return forms.CharField(
+        label=label,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": _("Give the reason for your decision."),
+            "max_length": _("Keep the reason under 2,000 characters."),
+        },
+        help_text=_("Never write an address or other locating detail here."),
+    )
+
+
+class NoticeKeepForm(forms.Form):
+    reason = _decision_reason(_("Why keep it held?"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="keep", **kwargs)
+        self.helper = _helper("notice-keep", _("Keep it held"), name="keep")
+
+
+class NoticeCancelForm(forms.Form):
+    reason = _decision_reason(_("Why cancel it?"))
+    confirm = forms.BooleanField(
+        label=_("I understand a cancelled notice is never sent and cannot be restored."),
+        error_messages={"required": _("Confirm that you want to cancel the notice for good.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="cancel", **kwargs)
+        self.helper = _helper("notice-cancel", _("Cancel the notice"), name="cancel")
+
+
+class NoticeReleaseForm(OneTimeCodeForm):
+    """Release a held notice: a written reason, an explicit confirmation of the
+    reasons being overridden, and a fresh one-time code."""
+
+    reason = _decision_reason(_("Why is it safe to send?"))
+    confirm = forms.BooleanField(
+        label=_("I have read every reason above and I decide this notice may be sent."),
+        error_messages={"required": _("Confirm that you have read the reasons it is held.")},
+    )
+    # The gate reasons shown on the page; the release is refused if they changed.
+    seen = forms.CharField(required=False, widget=forms.HiddenInput, max_length=400)
+    field_order = ["reason", "confirm", "code", "seen"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="release", submit_label=_("Release the notice"), **kwargs)
+        self.helper.form_id = "notice-release"
+        self.fields["code"].label = _("Your one-time code, to confirm it is you")
+
+    def clean_seen(self):
+        return sorted(filter(None, self.cleaned_data.get("seen", "").split(",")))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -171,6 +172,10 @@ class FviRemovalRequest(models.Model):
     )
     cancelled_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
+    # The notice telling the protected person; the flag comes off only once it is sent.
+    notice = models.ForeignKey(
+        "cases.Notice", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-requested_at"]
@@ -231,3 +236,68 @@ class AddressConfidentialityEnrollment(models.Model):
 
     def __str__(self) -> str:
         return f"ACP enrolment {self.pk} of person {self.person_id}"
+
+
+class NoticeDecision(models.Model):
+    """A supervisor's decision on a held notice: keep it held, cancel it, or
+    release it. A release overrides exactly the gate reasons present when it was
+    made, and only while the case's safety state is unchanged
+    (``case_safety_version``): the gate's override path (notice_gate_v1.sql)."""
+
+    class Action(models.TextChoices):
+        KEEP = "keep", _("Kept held")
+        RELEASE = "release", _("Released")
+        CANCEL = "cancel", _("Cancelled")
+
+    notice = models.ForeignKey("cases.Notice", on_delete=models.PROTECT, related_name="decisions")
+    action = models.CharField(max_length=8, choices=Action.choices)
+    reason = models.TextField(_("reason"), max_length=2000)
+    gate_reasons = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    case_safety_version = models.PositiveIntegerField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["notice", "-decided_at", "-id"]
+        indexes = [models.Index(fields=["notice", "action", "-id"], name="notice_decision_latest")]
+
+    def __str__(self) -> str:
+        return f"Decision {self.pk} ({self.action}) on notice {self.notice_id}"
+
+
+class NoticeRun(models.Model):
+    """One run of the notice cycle, for the supervisors' progress view. The cycle
+    task writes the totals; each dispatch chunk adds its counts when it finishes."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", _("Generating and checking")
+        DISPATCHING = "dispatching", _("Sending")
+        FINISHED = "finished", _("Finished")
+        FAILED = "failed", _("Stopped with an error")
+
+    class Trigger(models.TextChoices):
+        NIGHTLY = "nightly", _("Nightly schedule")
+        COMMAND = "command", _("Operator command")
+
+    trigger = models.CharField(max_length=8, choices=Trigger.choices)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    generated = models.PositiveIntegerField(default=0)
+    released = models.PositiveIntegerField(default=0)
+    # Held by the gate, by reason code (counts only).
+    held = models.JSONField(default=dict, blank=True)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    held_at_send = models.PositiveIntegerField(default=0)
+    blocked = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Notice run {self.pk} ({self.state})"

@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 
 def lock_cases_for_hold(*, person_id=None, case_ids=()) -> list[int]:
-    """Lock (in id order) every case whose gate answer a new hold can change.
+    """Lock (in id order) every case whose gate answer a new hold can change, and
+    bump their ``safety_version`` (which voids any release made before).
 
     For cases: those cases and the other cases of their children. For a person:
     the cases they are on, and the cases where a child of a case on which they
@@ -57,21 +58,29 @@ def lock_cases_for_hold(*, person_id=None, case_ids=()) -> list[int]:
             """,
             {"cases": list(case_ids), "person": person_id},
         )
-        return [row[0] for row in cursor.fetchall()]
+        locked = [row[0] for row in cursor.fetchall()]
+        # A supervisor's release is only good for the safety state it saw.
+        cursor.execute(
+            "UPDATE cases_case SET safety_version = safety_version + 1 WHERE id = ANY(%s)",
+            [locked],
+        )
+        return locked
 
 
-def gate_pending() -> Counter:
-    """Decide every pending notice in one statement. Returns counts by outcome
-    (``released`` and ``held:<reason>``), aggregated in SQL. Fails closed: if the
-    statement fails, every pending notice is held with ``gate_error``."""
+def gate_pending(notice_ids: list[int] | None = None) -> Counter:
+    """Decide every pending notice (or the given ones) in one statement. Returns
+    counts by outcome (``released`` and ``held:<reason>``), aggregated in SQL.
+    Fails closed: if the statement fails, those pending notices are held with
+    ``gate_error``."""
+    params = {"hold": hold_unscreened(), "all": notice_ids is None, "ids": list(notice_ids or [])}
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 """
                 WITH decided AS (
-                    SELECT n.id, safety_gate(n.case_id, n.remedy, %s) AS reasons
+                    SELECT n.id, notice_gate_of(n, %(hold)s, false) AS reasons
                     FROM cases_notice n
-                    WHERE n.status = 'pending'
+                    WHERE n.status = 'pending' AND (%(all)s OR n.id = ANY(%(ids)s))
                     FOR UPDATE OF n SKIP LOCKED
                 ), updated AS (
                     UPDATE cases_notice n
@@ -90,7 +99,7 @@ def gate_pending() -> Counter:
                   LEFT JOIN LATERAL unnest(u.hold_reasons) AS r ON u.status = 'held'
                  GROUP BY 1
                 """,
-                [hold_unscreened()],
+                params,
             )
             return Counter(dict(cursor.fetchall()))
     except SoftTimeLimitExceeded:
@@ -99,15 +108,18 @@ def gate_pending() -> Counter:
         log.exception("gate over pending notices failed; holding them all")
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                "UPDATE cases_notice SET status = 'held', hold_reasons = %s, decided_at = now() "
-                "WHERE status = 'pending'",
-                [[GATE_ERROR]],
+                "UPDATE cases_notice n SET status = 'held', hold_reasons = %(reasons)s, "
+                "decided_at = now() "
+                "WHERE n.status = 'pending' AND (%(all)s OR n.id = ANY(%(ids)s))",
+                {**params, "reasons": [GATE_ERROR]},
             )
             return Counter({f"held:{GATE_ERROR}": cursor.rowcount})
 
 
 def mark_sent(notice_id: int) -> bool:
-    """Mark a released notice sent if, at this moment, the gate still lets it go.
+    """Mark a released notice sent if, at this moment, the gate still lets it go
+    (counting a supervisor's release only for the reasons it overrode, and only
+    while the case's safety state is unchanged since).
 
     Returns True if it was marked sent; otherwise the notice is held with the
     gate's reasons (or stays as it was if it was not ``released``)."""
@@ -125,30 +137,41 @@ def mark_sent(notice_id: int) -> bool:
         cursor.execute(
             "SELECT set_config('safe_access.hold_unscreened', %s, true)", ["on" if hold else "off"]
         )
+        params = {"id": notice_id, "hold": hold}
         cursor.execute(
-            """
-            UPDATE cases_notice
-               SET status = 'sent', sent_at = now()
-             WHERE id = %s AND status = 'released'
-               AND cardinality(safety_gate(case_id, remedy, %s)) = 0
-            RETURNING id
-            """,
-            [notice_id, hold],
+            "UPDATE cases_notice n SET status = 'sent', sent_at = now() "
+            "WHERE n.id = %(id)s AND n.status = 'released' "
+            "AND cardinality(notice_gate_of(n, %(hold)s, true)) = 0 RETURNING n.id",
+            params,
         )
         if cursor.fetchone():
             return True
-        # Hold it with the gate's reasons; if the hold vanished in between, it
-        # stays released and the next dispatch tries again.
+        # Hold it with all the gate's reasons (a supervisor sees them all again);
+        # if the hold vanished in between, it stays released and the next
+        # dispatch tries again.
         cursor.execute(
-            """
-            UPDATE cases_notice
-               SET status = 'held',
-                   hold_reasons = coalesce(safety_gate(case_id, remedy, %s), ARRAY['gate_error']),
-                   decided_at = now()
-             WHERE id = %s AND status = 'released'
-               AND coalesce(cardinality(safety_gate(case_id, remedy, %s)), 1) > 0
-            """,
-            [hold, notice_id, hold],
+            "UPDATE cases_notice n SET status = 'held', "
+            "hold_reasons = coalesce(notice_gate_of(n, %(hold)s, false), ARRAY['gate_error']), "
+            "decided_at = now() "
+            "WHERE n.id = %(id)s AND n.status = 'released' "
+            "AND coalesce(cardinality(notice_gate_of(n, %(hold)s, true)), 1) > 0",
+            params,
         )
     log.info("notice %s held at the moment of sending", notice_id)
     return False
+
+
+def notice_gate_now(notice_id: int) -> list[str] | None:
+    """The gate's reasons for one notice as it stands, ignoring any release (what
+    a supervisor must see before releasing). None if it cannot be decided."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT notice_gate_of(n, %(hold)s, false) FROM cases_notice n WHERE n.id = %(id)s",
+                {"id": notice_id, "hold": hold_unscreened()},
+            )
+            row = cursor.fetchone()
+    except Exception:
+        log.exception("gate failed for notice %s", notice_id)
+        return None
+    return list(row[0]) if row and row[0] is not None else None

@@ -45,8 +45,14 @@ log = logging.getLogger(__name__)
 
 LEAK_BLOCKED = "leak_blocked"
 RENDER_FAILED = "render_failed"
-# Notice types the renderer knows; anything else is held, not guessed at.
-NOTICE_TYPES = {f"{kind}_notice": kind for kind in RemedyKind.values}
+# Notice types the renderer knows, and their templates; anything else is held,
+# not guessed at.
+NOTICE_TYPES = {f"{kind}_notice": "notices/enforcement.html" for kind in RemedyKind.values}
+# To the protected person about her own protection (remedy 'safety_notice'; the
+# gate lets it go only to her: safety/sql/notice_gate_v1.sql).
+SAFETY_NOTICE = "safety_notice"
+FVI_REMOVAL_NOTICE = "fvi_removal_notice"
+NOTICE_TYPES[FVI_REMOVAL_NOTICE] = "notices/fvi_removal.html"
 # Shorter fragments of a protected value are not searched for: they would match
 # ordinary words and numbers.
 MIN_FRAGMENT = 6
@@ -119,35 +125,115 @@ def _people(case_id: int) -> dict[str, object]:
     return people
 
 
-def render(notice: Notice) -> str:
-    """The notice as HTML, in the recipient's language, with no protected value:
-    only names, amounts and the office's own address."""
-    if notice.notice_type not in NOTICE_TYPES:
+def _active_acp(person):
+    from safety.models import AddressConfidentialityEnrollment
+
+    return (
+        AddressConfidentialityEnrollment.objects.filter(
+            person=person, ended_on__isnull=True, certified_until__gte=timezone.localdate()
+        )
+        .order_by("-certified_until")
+        .first()
+    )
+
+
+def _office_lines(office) -> list[str]:
+    return [office.name, *office.address.splitlines()] if office else []
+
+
+@sensitive_variables()
+def safe_address(person, office) -> tuple[list[str], list[str]]:
+    """Where a notice to a protected person goes, and the protected values it may
+    therefore carry: her ACP substitute address (with her participant number, as
+    the program forwards by it); else an address she told us is safe for mail;
+    else the office, for her to collect."""
+    enrollment = _active_acp(person)
+    if enrollment is not None:
+        participant = protected.reveal(enrollment, "participant_id") or ""
+        lines = [
+            enrollment.program_name,
+            translation.gettext("Participant number %(number)s") % {"number": participant},
+            *enrollment.substitute_address.splitlines(),
+        ]
+        return lines, [participant]
+    point = (
+        ContactPoint.objects.filter(
+            person=person,
+            kind__in=["mailing", "residential"],
+            safe_for_mail=True,
+            valid_to__isnull=True,
+        )
+        .order_by("-valid_from", "-created_at")
+        .first()
+    )
+    if point is not None:
+        value = protected.reveal(point, "value") or ""
+        return value.splitlines(), [value]
+    lines = _office_lines(office)
+    if lines:
+        lines[0] = translation.gettext("To be collected at %(office)s") % {"office": lines[0]}
+    return lines, []
+
+
+def substitute_address(person, office) -> list[str]:
+    """What a document to anyone else carries in place of a person's address:
+    her ACP substitute address, or the agency office. Never the real one."""
+    enrollment = _active_acp(person) if person is not None else None
+    if enrollment is not None:
+        return [enrollment.program_name, *enrollment.substitute_address.splitlines()]
+    return _office_lines(office)
+
+
+def render(notice: Notice) -> tuple[str, list[str]]:
+    """The notice as HTML, in the recipient's language, and the protected values
+    it may carry (only a protected person's own safe address, on a notice to
+    her). Any other person's address is the substitute (ACP or office)."""
+    template = NOTICE_TYPES.get(notice.notice_type)
+    if template is None:
         raise ValueError(f"unknown notice type {notice.notice_type!r}")
     people = _people(notice.case_id)
     obligor = people.get("noncustodial_parent") or people.get("alleged_father")
+    custodial = people.get("custodial_parent") or people.get("caretaker")
+    office = notice.case.office
+    allowed: list[str] = []
+    mail_to: list[str] = []
     language = "en"
-    if notice.recipient == "other_parent" and obligor is not None:
+    if notice.recipient == "protected_person":
+        person = notice.recipient_person
+        if person is None:
+            raise ValueError("a notice to the protected person names no person")
+        language = person.preferred_language
+        recipient_name = person.full_name
+        with translation.override(language):
+            mail_to, allowed = safe_address(person, office)
+    elif notice.recipient == "other_parent" and obligor is not None:
         language = obligor.preferred_language
-    recipient_name = {
-        "employer": translation.gettext_noop("Payroll office of the employer of record"),
-        "court": translation.gettext_noop("Clerk of the court"),
-    }.get(notice.recipient, obligor.full_name if obligor else "")
+        recipient_name = obligor.full_name
+    else:
+        recipient_name = {
+            "employer": translation.gettext_noop("Payroll office of the employer of record"),
+            "court": translation.gettext_noop("Clerk of the court"),
+        }.get(notice.recipient, obligor.full_name if obligor else "")
     with translation.override(language):
-        return render_to_string(
-            "notices/enforcement.html",
+        document = render_to_string(
+            template,
             {
                 "language": language,
                 "notice": notice,
                 "case": notice.case,
-                "office": notice.case.office,
-                "title": RemedyKind(notice.remedy).label,
+                "office": office,
+                "title": notice.remedy_label,
                 "recipient_name": translation.gettext(recipient_name),
+                "mail_to": mail_to,
                 "obligor": obligor.full_name if obligor else "",
+                "custodial": custodial.full_name if custodial else "",
+                "custodial_address": substitute_address(custodial, office),
                 "order": notice.case.orders.order_by("-order_date", "-id").first(),
+                "effective_on": notice.data.get("effective_on", ""),
                 "extra": notice.data.get("extra", ""),
             },
         )
+    return document, allowed
 
 
 def _plain(document: str) -> str:
@@ -162,11 +248,13 @@ def _digits(text: str) -> str:
 
 
 @sensitive_variables()
-def leaks(case_id: int, document: str) -> bool:
+def leaks(case_id: int, document: str, allowed=(), allowed_person=None) -> bool:
     """Whether ``document`` shows any protected value of anyone on the case: a
     whole value or any line of it (compared as plain words), or any run of seven
     or more digits from a phone, SSN or participant id (compared as digits).
-    Fragments that are also in the office's own address are not counted."""
+    Fragments that are also in the office's own address are not counted, nor
+    the ``allowed`` values of ``allowed_person`` (her own safe address on a
+    notice to her); the same text held by anyone else still counts."""
     from cases.models import Office
     from safety.models import AddressConfidentialityEnrollment
 
@@ -174,15 +262,20 @@ def leaks(case_id: int, document: str) -> bool:
         p.person for p in Participant.objects.filter(case_id=case_id).select_related("person")
     ]
     person_ids = [person.pk for person in people]
-    values = [
-        protected.reveal(point, "value")
+    owned = [
+        (point.person_id, protected.reveal(point, "value"))
         for point in ContactPoint.objects.filter(person_id__in=person_ids)
     ]
-    values += [
-        protected.reveal(e, "participant_id")
+    owned += [
+        (e.person_id, protected.reveal(e, "participant_id"))
         for e in AddressConfidentialityEnrollment.objects.filter(person_id__in=person_ids)
     ]
-    values += [protected.reveal(person, "ssn") or "" for person in people]
+    owned += [(person.pk, protected.reveal(person, "ssn") or "") for person in people]
+    values = [
+        value
+        for owner, value in owned
+        if not (allowed_person is not None and owner == allowed_person and value in allowed)
+    ]
     office = Office.objects.filter(cases__id=case_id).first()
     office_text = _plain(f"{office.name} {office.address}") if office else ""
     text, digits = _plain(document), _digits(html.unescape(strip_tags(document)))
@@ -201,13 +294,15 @@ def _render_checked(notice: Notice) -> tuple[str, bytes] | None:
     """The document as HTML and PDF, or None if it must not go out (held with
     the reason). The PDF is made from the HTML that passed the leak check."""
     try:
-        document = render(notice)
+        document, allowed = render(notice)
     except Exception:
         log.exception("notice %s failed to render; holding it", notice.pk)
         _hold(notice.pk, RENDER_FAILED, statuses=("released", "sent"))
         return None
     try:
-        leaked = leaks(notice.case_id, document)
+        leaked = leaks(
+            notice.case_id, document, allowed=allowed, allowed_person=notice.recipient_person_id
+        )
     except Exception:
         log.exception("leak check of notice %s failed; holding it", notice.pk)
         leaked = True
@@ -262,7 +357,11 @@ def deliver(notice_id: int) -> str:
     "mark sent" has committed."""
     if connection.in_atomic_block:
         raise RuntimeError("deliver() must not run inside a transaction")
-    notice = Notice.objects.select_related("case", "case__office").filter(pk=notice_id).first()
+    notice = (
+        Notice.objects.select_related("case", "case__office", "recipient_person")
+        .filter(pk=notice_id)
+        .first()
+    )
     if notice is None or notice.status != "released":
         return "skipped"
     rendered = _render_checked(notice)
@@ -337,7 +436,7 @@ def sweep() -> Counter:
         cutoff = timezone.now() - SWEEP_GRACE
         stuck = Notice.objects.filter(
             status="sent", published_at__isnull=True, sent_at__lt=cutoff
-        ).select_related("case", "case__office")
+        ).select_related("case", "case__office", "recipient_person")
         for notice in stuck:
             attempts = staged_by_id.pop(notice.pk, {})
             complete = [files for files in attempts.values() if len(files) == len(SUFFIXES)]

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
@@ -15,13 +15,15 @@ from django.views.decorators.debug import sensitive_variables
 from accounts import roles
 from accounts import services as account_services
 from cases.models import CaseEvent, Participant
-from safety import protected
+from safety import notices, protected
+from safety.gate import GATE_ERROR
 from safety.models import (
     AddressConfidentialityEnrollment,
     CourtOrderHold,
     FamilyViolenceIndicator,
     FviRemovalRequest,
     GoodCauseClaim,
+    NoticeDecision,
     SafetyPlan,
     SafetyPlanRemedy,
     SafetyReview,
@@ -33,7 +35,12 @@ log = logging.getLogger(__name__)
 
 
 class SafetyActionRefused(Exception):
-    """The action is not allowed; the message is safe to show."""
+    """The action is not allowed; the message is safe to show, at ``field`` if the
+    refusal is about one answer."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def _events_on_cases_of(person_id, kind: str, actor, **detail) -> None:
@@ -130,7 +137,8 @@ def fvi_removal_approve(*, user, request: FviRemovalRequest, code: str) -> FviRe
         request.approved_by = user
         request.approved_at = now
         request.effective_at = now + dt.timedelta(days=settings.FVI_REMOVAL_WAIT_DAYS)
-        request.save(update_fields=["approved_by", "approved_at", "effective_at"])
+        request.notice = _removal_notice(request)
+        request.save(update_fields=["approved_by", "approved_at", "effective_at", "notice"])
         _events_on_cases_of(
             request.fvi.person_id,
             CaseEvent.Kind.FVI_REMOVAL_APPROVED,
@@ -141,6 +149,42 @@ def fvi_removal_approve(*, user, request: FviRemovalRequest, code: str) -> FviRe
         )
     log.info("user %s approved FVI removal request %s", user.pk, request.pk)
     return request
+
+
+def _removal_notice(request: FviRemovalRequest):
+    """The notice telling the protected person that her flag is to come off, and
+    when: through the same pipeline, to her safe address (safety.pipeline), sent
+    as soon as this approval commits. The flag comes off only once it is sent."""
+    from cases.models import Notice
+    from safety.pipeline import FVI_REMOVAL_NOTICE, SAFETY_NOTICE
+    from safety.tasks import send_notice
+
+    person = request.fvi.person
+    case_id = (
+        Participant.objects.filter(person=person)
+        .order_by(models.Case(models.When(case__status="open", then=0), default=1), "case_id")
+        .values_list("case_id", flat=True)
+        .first()
+    )
+    if case_id is None:
+        raise SafetyActionRefused(_("This person is on no case, so they cannot be told."))
+    # Two of her flags approved for removal on one day: one notice tells her.
+    notice, _created = Notice.objects.get_or_create(
+        case_id=case_id,
+        remedy=SAFETY_NOTICE,
+        notice_type=FVI_REMOVAL_NOTICE,
+        recipient_person=person,
+        due_on=timezone.localdate(),
+        defaults={
+            "recipient": "protected_person",
+            "data": {
+                "request": request.pk,
+                "effective_on": request.effective_at.date().isoformat(),
+            },
+        },
+    )
+    transaction.on_commit(lambda: send_notice.delay(notice.pk))
+    return notice
 
 
 def fvi_removal_cancel(*, user, request: FviRemovalRequest) -> FviRemovalRequest:
@@ -166,11 +210,14 @@ def fvi_removals_apply(*, now=None) -> int:
     Idempotent: a request is applied once (row lock, state check)."""
     now = now or timezone.now()
     applied = 0
+    # Only once the protected person has been sent her notice: a notice still
+    # held (say, for review) keeps the flag on.
     due = FviRemovalRequest.objects.filter(
         approved_at__isnull=False,
         cancelled_at__isnull=True,
         applied_at__isnull=True,
         effective_at__lte=now,
+        notice__status="sent",
     ).values_list("pk", flat=True)
     for pk in due:
         with transaction.atomic():
@@ -313,21 +360,133 @@ def acp_record(
     return enrollment
 
 
-def notice_cancel(*, user, notice, reason: str):
-    """Cancel a held notice for good. Only a held notice can be cancelled here."""
+# --- Held-notice review: keep, cancel or release, each recorded with a reason ---
+
+# Reasons no release can override: the gate does not know what the notice is.
+NOT_RELEASABLE = {"unknown_case", "unknown_remedy", GATE_ERROR}
+
+
+def _notice_decision(*, user, notice, action: str, reason: str, gate_reasons, version: int):
+    decision = NoticeDecision.objects.create(
+        notice=notice,
+        action=action,
+        reason=reason,
+        gate_reasons=list(gate_reasons or []),
+        case_safety_version=version,
+        decided_by=user,
+    )
+    kind = {
+        NoticeDecision.Action.KEEP: CaseEvent.Kind.NOTICE_KEPT,
+        NoticeDecision.Action.CANCEL: CaseEvent.Kind.NOTICE_CANCELLED,
+        NoticeDecision.Action.RELEASE: CaseEvent.Kind.NOTICE_RELEASED,
+    }[action]
+    CaseEvent.objects.create(
+        case_id=notice.case_id,
+        kind=kind,
+        actor=user,
+        detail={"notice": notice.pk, "decision": decision.pk, "reasons": decision.gate_reasons},
+    )
+    return decision
+
+
+def _held_notice_locked(notice):
+    """The notice, locked, with its case's safety version (the case share-locked,
+    so no hold can be written until this decision commits)."""
     from cases.models import Notice
 
+    notice = Notice.objects.select_for_update().filter(pk=notice.pk).first()
+    if notice is None or notice.status != "held":
+        raise SafetyActionRefused(_("This notice is no longer held."))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT safety_version FROM cases_case WHERE id = %s FOR SHARE", [notice.case_id]
+        )
+        return notice, cursor.fetchone()[0]
+
+
+def _reason_given(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise SafetyActionRefused(_("Give the reason for your decision."), field="reason")
+    return reason
+
+
+def _decide_held(*, user, notice, action: str, reason: str) -> NoticeDecision:
+    """Keep or cancel a held notice, recording the reason and what held it."""
+    reason = _reason_given(reason)
     with transaction.atomic():
-        updated = Notice.objects.filter(pk=notice.pk, status="held").update(status="cancelled")
-        if updated:
-            CaseEvent.objects.create(
-                case_id=notice.case_id,
-                kind=CaseEvent.Kind.EDITED,
-                actor=user,
-                detail={"notice": notice.pk, "cancelled": True, "reason": reason},
+        notice, version = _held_notice_locked(notice)
+        if action == NoticeDecision.Action.CANCEL:
+            type(notice).objects.filter(pk=notice.pk).update(status="cancelled")
+        decision = _notice_decision(
+            user=user,
+            notice=notice,
+            action=action,
+            reason=reason,
+            gate_reasons=notices.notice_gate_now(notice.pk),
+            version=version,
+        )
+    log.info("user %s decided %s on notice %s", user.pk, action, notice.pk)
+    return decision
+
+
+def notice_keep(*, user, notice, reason: str) -> NoticeDecision:
+    """Keep a held notice held, recording why (it stays in the list)."""
+    return _decide_held(user=user, notice=notice, action=NoticeDecision.Action.KEEP, reason=reason)
+
+
+def notice_cancel(*, user, notice, reason: str) -> NoticeDecision:
+    """Cancel a held notice for good. Only a held notice can be cancelled."""
+    return _decide_held(
+        user=user, notice=notice, action=NoticeDecision.Action.CANCEL, reason=reason
+    )
+
+
+def notice_release(*, user, notice, reason: str, code: str, seen_reasons) -> NoticeDecision:
+    """A supervisor releases a held notice, with a written reason and a fresh
+    one-time code. The release overrides exactly the gate reasons standing now,
+    which must be the ones the supervisor was shown; any hold added later voids
+    it (the case's safety version). The notice is then sent through the same
+    pipeline: address substitution, leak check and the gate at the moment of
+    sending (safety/sql/notice_gate_v1.sql)."""
+    from safety.tasks import send_notice
+
+    if not user.has_role(roles.SUPERVISOR):
+        raise SafetyActionRefused(_("Only a supervisor can release a held notice."))
+    reason = _reason_given(reason)
+    result, _device = account_services.totp_code_check(user=user, code=code)
+    if result is not account_services.CodeCheck.ACCEPTED:
+        raise SafetyActionRefused(
+            _("That code is not valid. Enter the current code from your app."), field="code"
+        )
+    with transaction.atomic():
+        notice, version = _held_notice_locked(notice)
+        standing = notices.notice_gate_now(notice.pk)
+        if standing is None or NOT_RELEASABLE & set(standing):
+            raise SafetyActionRefused(
+                _("The safety state of this case cannot be established, so the notice stays held.")
             )
-    log.info("user %s cancelled notice %s", user.pk, notice.pk)
-    return updated == 1
+        if sorted(standing) != sorted(seen_reasons):
+            raise SafetyActionRefused(
+                _(
+                    "The reasons this notice is held changed while you were reviewing it. "
+                    "Read them again before deciding."
+                )
+            )
+        decision = _notice_decision(
+            user=user,
+            notice=notice,
+            action=NoticeDecision.Action.RELEASE,
+            reason=reason,
+            gate_reasons=standing,
+            version=version,
+        )
+        type(notice).objects.filter(pk=notice.pk).update(
+            status="released", decided_at=timezone.now()
+        )
+        transaction.on_commit(lambda: send_notice.delay(notice.pk))
+    log.info("user %s released notice %s (decision %s)", user.pk, notice.pk, decision.pk)
+    return decision
 
 
 def good_cause_claim_set(*, user, case, claimant, status: str) -> GoodCauseClaim:

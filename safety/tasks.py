@@ -20,16 +20,28 @@ def apply_fvi_removals() -> None:
 )
 def notice_cycle() -> None:
     """Nightly: generate and gate (set-based), then queue the released notices in
-    bounded chunks. Task arguments are notice ids only."""
+    bounded chunks. Recorded as a NoticeRun (safety.runs) for the supervisors'
+    progress page; each chunk adds its counts to it. Task arguments are ids only."""
     from django.db import transaction
 
-    from safety import notices, pipeline
+    from safety import notices, pipeline, runs
+    from safety.models import NoticeRun
 
-    with transaction.atomic():
-        pipeline.generate_due()
-    notices.gate_pending()
-    for chunk in pipeline.released_chunks():
-        dispatch_notices.delay(chunk)
+    run = runs.run_start(trigger=NoticeRun.Trigger.NIGHTLY)
+    try:
+        with transaction.atomic():
+            generated = pipeline.generate_due()
+        gate_counts = notices.gate_pending()
+        chunks = pipeline.released_chunks()
+        # The total is recorded before any chunk is queued: a chunk finishes the run.
+        runs.run_gated(
+            run=run, generated=generated, gate_counts=gate_counts, chunks_total=len(chunks)
+        )
+        for chunk in chunks:
+            dispatch_notices.delay(chunk, run.pk)
+    except BaseException:
+        runs.run_failed(run_id=run.pk)
+        raise
 
 
 @shared_task(
@@ -40,10 +52,13 @@ def notice_cycle() -> None:
     retry_backoff=True,
     max_retries=5,
 )
-def dispatch_notices(notice_ids: list[int]) -> None:
-    from safety import pipeline
+def dispatch_notices(notice_ids: list[int], run_id: int | None = None) -> None:
+    """Deliver one chunk; with ``run_id``, add its counts to that notice run."""
+    from safety import pipeline, runs
 
-    pipeline.dispatch_chunk(notice_ids)
+    counts = pipeline.dispatch_chunk(notice_ids)
+    if run_id is not None:
+        runs.run_chunk_done(run_id=run_id, chunk_counts=counts)
 
 
 @shared_task(name="safety.tasks.sweep_notices", ignore_result=True)
@@ -51,3 +66,20 @@ def sweep_notices() -> None:
     from safety import pipeline
 
     pipeline.sweep()
+
+
+@shared_task(
+    name="safety.tasks.send_notice",
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_notice(notice_id: int) -> None:
+    """One notice now (a supervisor's release, a notice to the protected person):
+    gate it if it is pending, then deliver it the same way as a chunk."""
+    from safety import notices, pipeline
+
+    notices.gate_pending([notice_id])
+    pipeline.dispatch_chunk([notice_id])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from safety import views
+from safety import run_views, views
 
 app_name = "safety"
 
@@ -31,5 +31,15 @@ urlpatterns = [
         "cases/<int:case_id>/court-holds/<int:hold_id>/lift/",
         views.court_hold_lift,
         name="court_hold_lift",
+    ),
+    path("held-notices/<int:notice_id>/", views.notice_review, name="notice_review"),
+    path("held-notices/<int:notice_id>/keep/", views.notice_keep, name="notice_keep"),
+    path("held-notices/<int:notice_id>/release/", views.notice_release, name="notice_release"),
+    # The supervisors' view of notice runs.
+    path("notice-runs/", run_views.notice_runs, name="notice_runs"),
+    path(
+        "notice-runs/<int:run_id>/progress/",
+        run_views.notice_run_progress,
+        name="notice_run_progress",
     ),
 ]

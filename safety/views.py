@@ -22,6 +22,9 @@ from safety.forms import (
     FviRemovalApproveForm,
     FviRemovalRequestForm,
     FviSetForm,
+    NoticeCancelForm,
+    NoticeKeepForm,
+    NoticeReleaseForm,
     SafetyPlanForm,
     SafetyReviewForm,
 )
@@ -137,7 +140,11 @@ def fvi_removal_approve(request, case_id: int, request_id: int):
         else:
             messages.success(
                 request,
-                _("Approved. The flag comes off on %(date)s unless the request is cancelled.")
+                _(
+                    "Approved. The protected person is sent a notice now. The flag comes off "
+                    "on %(date)s unless the request is cancelled, and not before that notice "
+                    "is sent."
+                )
                 % {"date": removal.effective_at.date().isoformat()},
             )
             return redirect("cases:detail", case_id=case.pk)
@@ -256,36 +263,124 @@ def acp_record(request, case_id: int, person_id):
     )
 
 
+def _reason_labels() -> dict[str, str]:
+    from safety.gate import REASON_LABELS
+    from safety.pipeline import LEAK_BLOCKED, RENDER_FAILED
+
+    return {
+        **{k: str(v) for k, v in REASON_LABELS.items()},
+        LEAK_BLOCKED: _("A protected value was found in the document"),
+        RENDER_FAILED: _("The document could not be produced"),
+    }
+
+
 @access(SUPERVISORS)
 @require_http_methods(["GET"])
 def held_notices(request):
     """Held notices on the supervisor's units' cases, by reason and age."""
     from cases.models import Notice
     from cases.selectors import cases_visible_to
-    from safety.gate import REASON_LABELS
 
+    reasons = _reason_labels()
     reason = request.GET.get("reason", "")
     held = (
         Notice.objects.filter(status="held", case__in=cases_visible_to(request.user))
         .select_related("case")
         .order_by("decided_at", "id")
     )
-    if reason in REASON_LABELS or reason in ("leak_blocked", "render_failed"):
+    if reason in reasons:
         held = held.filter(hold_reasons__contains=[reason])
     page = Paginator(held, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "safety/held_notices.html",
+        {"page": page, "notices": page.object_list, "reason": reason, "reasons": reasons},
+    )
+
+
+def _notice_for(request, notice_id: int):
+    """A notice on a case the supervisor may see, or 404."""
+    from cases.models import Notice
+    from cases.selectors import cases_visible_to
+
+    notice = (
+        Notice.objects.filter(pk=notice_id, case__in=cases_visible_to(request.user))
+        .select_related("case")
+        .first()
+    )
+    if notice is None:
+        raise Http404
+    return notice
+
+
+def _review_page(request, notice, *, keep=None, cancel=None, release=None):
+    """One held notice: why it is held (then and now), what was decided before,
+    and the three decisions a supervisor can make."""
+    from safety.notices import notice_gate_now
+
+    labels = _reason_labels()
+    standing = notice_gate_now(notice.pk) if notice.status == "held" else []
+    seen = ",".join(sorted(standing or []))
+    keep = keep or NoticeKeepForm()
+    cancel = cancel or NoticeCancelForm()
+    if release is None:
+        release = NoticeReleaseForm(initial={"seen": seen})
+    else:
+        # Re-shown after a refusal: the form now carries the reasons shown now.
+        release.data = release.data.copy()
+        release.data[release.add_prefix("seen")] = seen
+    return render(
+        request,
+        "safety/notice_review.html",
         {
-            "page": page,
-            "notices": page.object_list,
-            "reason": reason,
-            "reasons": {
-                **{k: str(v) for k, v in REASON_LABELS.items()},
-                "leak_blocked": _("A protected value was found in the document"),
-                "render_failed": _("The document could not be produced"),
-            },
+            "notice": notice,
+            "case": notice.case,
+            "held_for": [labels.get(r, r) for r in notice.hold_reasons],
+            "standing": None if standing is None else [labels.get(r, r) for r in standing],
+            "releasable": standing is not None and not services.NOT_RELEASABLE & set(standing),
+            "decisions": notice.decisions.select_related("decided_by").order_by("-id"),
+            "keep_form": keep,
+            "cancel_form": cancel,
+            "release_form": release,
+            "forms": [keep, cancel, release],
         },
+    )
+
+
+@access(SUPERVISORS)
+@require_http_methods(["GET"])
+def notice_review(request, notice_id: int):
+    return _review_page(request, _notice_for(request, notice_id))
+
+
+def _decide(request, notice_id: int, form_class, act, done_message, form_name):
+    """Shared POST handling: a bad form or a refused decision re-shows the page
+    with the message at the field; a decision made returns to the list."""
+    notice = _notice_for(request, notice_id)
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            act(notice, form.cleaned_data)
+        except services.SafetyActionRefused as refused:
+            form.add_error(refused.field, _(str(refused)))  # noqa: INT001
+        else:
+            messages.success(request, done_message % {"id": notice.pk})
+            return redirect("safety:held_notices")
+    return _review_page(request, notice, **{form_name: form})
+
+
+@access(SUPERVISORS)
+@require_http_methods(["POST"])
+def notice_keep(request, notice_id: int):
+    return _decide(
+        request,
+        notice_id,
+        NoticeKeepForm,
+        lambda notice, data: services.notice_keep(
+            user=request.user, notice=notice, reason=data["reason"]
+        ),
+        _("Notice %(id)s stays held. Your reason is recorded."),
+        "keep",
     )
 
 
@@ -293,20 +388,37 @@ def held_notices(request):
 @require_http_methods(["POST"])
 def notice_cancel(request, notice_id: int):
     """Cancel a held notice (it will never be sent), with a written reason."""
-    from cases.models import Notice
-    from cases.selectors import cases_visible_to
-
-    notice = Notice.objects.filter(
-        pk=notice_id, status="held", case__in=cases_visible_to(request.user)
-    ).first()
-    if notice is None:
-        raise Http404
-    why = (request.POST.get("reason") or "").strip()
-    if not why:
-        messages.error(request, _("Give the reason for cancelling the notice."))
-        return redirect("safety:held_notices")
-    services.notice_cancel(user=request.user, notice=notice, reason=why[:500])
-    messages.success(
-        request, _("Notice %(id)s is cancelled and will never be sent.") % {"id": notice.pk}
+    return _decide(
+        request,
+        notice_id,
+        NoticeCancelForm,
+        lambda notice, data: services.notice_cancel(
+            user=request.user, notice=notice, reason=data["reason"]
+        ),
+        _("Notice %(id)s is cancelled and will never be sent."),
+        "cancel",
     )
-    return redirect("safety:held_notices")
+
+
+@access(SUPERVISORS)
+@require_http_methods(["POST"])
+@sensitive_post_parameters("release-code")
+def notice_release(request, notice_id: int):
+    """Release a held notice with a reason and a fresh one-time code."""
+    return _decide(
+        request,
+        notice_id,
+        NoticeReleaseForm,
+        lambda notice, data: services.notice_release(
+            user=request.user,
+            notice=notice,
+            reason=data["reason"],
+            code=data["code"],
+            seen_reasons=data["seen"],
+        ),
+        _(
+            "Notice %(id)s is released. It is checked again at the moment of sending "
+            "and goes out only if nothing new holds it."
+        ),
+        "release",
+    )

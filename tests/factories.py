@@ -99,10 +99,11 @@ class ParticipantFactory(factory.django.DjangoModelFactory):
     role = case_models.ParticipantRole.CUSTODIAL_PARENT
 
 
-def contact_point(person, text: str, kind=case_models.ContactKind.RESIDENTIAL):
+def contact_point(person, text: str, kind=case_models.ContactKind.RESIDENTIAL, **fields):
     point = case_models.ContactPoint(
         person=person,
         kind=kind,
+        **fields,
         valid_from=_dt.date(2026, 1, 1),
         source=case_models.ContactSource.SELF_REPORTED,
     )

@@ -34,6 +34,7 @@ PAGES = {
     "cases:search": ("get", {"caseworker", "supervisor"}, "Search cases"),
     "cases:open": ("get", {"caseworker"}, "Open a case"),
     "safety:held_notices": ("get", {"supervisor"}, "Held notices"),
+    "safety:notice_runs": ("get", {"supervisor"}, "Notice runs"),
 }
 # Methods each page answers; any other is 405.
 METHODS = {"cases:search": {"get", "post"}, "cases:open": {"get", "post"}}
@@ -61,7 +62,13 @@ CASE_PAGES = {
     "safety:court_hold_add",
     "safety:court_hold_lift",
     "safety:acp",  # tests/safety/test_acp.py
-    "safety:notice_cancel",  # tests/safety/test_held_notices.py
+    # Held-notice review and decisions: tests/safety/test_held_notices.py and
+    # tests/safety/test_notice_release.py
+    "safety:notice_review",
+    "safety:notice_keep",
+    "safety:notice_cancel",
+    "safety:notice_release",
+    "safety:notice_run_progress",  # one run's counts: tests/safety/test_notice_runs.py
 }
 # Public or second-factor pages, tested in test_sign_in.py / test_health.py / test_i18n.py.
 NOT_A_PAGE = {

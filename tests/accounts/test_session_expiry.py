@@ -74,6 +74,20 @@ def test_activity_keeps_an_idle_session_alive(caseworker, settings):
     assert client.get(HOME).status_code == 200
 
 
+def test_a_page_refreshing_itself_never_keeps_an_idle_session_alive(supervisor, settings):
+    client = verified_client(supervisor)
+    idle = settings.SESSION_IDLE_TIMEOUT - 5
+    _aged(client, idle=idle, age=idle)
+    before = client.session[SESSION_LAST_SEEN]
+    runs = reverse("safety:notice_runs")
+    assert client.get(runs, headers={"X-Background-Refresh": "1"}).status_code == 200
+    assert client.session[SESSION_LAST_SEEN] == before
+    # Ten seconds later (past the idle limit), the next refresh finds it expired.
+    _aged(client, idle=settings.SESSION_IDLE_TIMEOUT + 5, age=idle + 10)
+    expired = client.get(runs, headers={"X-Background-Refresh": "1"})
+    assert expired.status_code == 302 and expired["Location"].startswith(LOGIN)
+
+
 def test_session_cookie_settings(settings):
     assert settings.SESSION_COOKIE_HTTPONLY is True
     assert settings.SESSION_COOKIE_SAMESITE in ("Lax", "Strict")

@@ -208,3 +208,52 @@ def test_case_pages_are_accessible_and_reveal_records_a_reason(page: Page):
     page.get_by_role("button", name="Open the case", exact=True).click()
     expect(page).to_have_title(re.compile(r"^Error: "))
     assert_accessible(page, "intake form with errors")
+
+
+def test_a_supervisor_reviews_and_releases_a_held_notice_accessibly(page: Page):
+    import datetime as dt
+
+    from cases.models import Notice
+    from safety import notices
+    from safety.models import SafetyReview
+    from tests.factories import UnitFactory, full_case
+
+    boss = UserFactory(username="browser-boss", role=roles.SUPERVISOR)
+    worker = UserFactory(username="browser-worker", role=roles.CASEWORKER)
+    case = full_case(caseworker=worker, unit=UnitFactory(supervisor=boss))
+    SafetyReview.objects.create(case=case, outcome="not_safe", reviewed_by=worker)
+    notice = Notice.objects.create(
+        case=case,
+        remedy="passport_denial",
+        notice_type="passport_denial_notice",
+        recipient="other_parent",
+        due_on=dt.date(2026, 12, 1),
+    )
+    notices.gate_pending([notice.pk])
+    device = TOTPDevice.objects.get(user=boss)
+    page.goto("/accounts/sign-in/?next=/safety/held-notices/")
+    sign_in_with_password(page, boss.username)
+    page.get_by_label("One-time code").fill(totp_code(device))
+    page.get_by_role("button", name="Verify", exact=True).click()
+    expect(page.locator("#held-notices")).to_contain_text(case.number)
+    assert_accessible(page, "held notices")
+
+    page.get_by_role("link", name=f"Review notice {notice.pk}").click()
+    expect(page.locator("#standing-reasons")).to_contain_text("No safety review recorded")
+    assert_accessible(page, "held notice review")
+    page.get_by_role("button", name="Release the notice", exact=True).click()
+    expect(page.locator("#error-summary")).to_be_focused()
+    expect(page.locator("#error-summary")).to_contain_text("Give the reason for your decision.")
+    assert_accessible(page, "held notice review with errors")
+    assert Notice.objects.get(pk=notice.pk).status == "held"
+
+    page.get_by_label("Why is it safe to send?").fill("Screened by phone; she agreed.")
+    page.get_by_text(
+        "I have read every reason above and I decide this notice may be sent.", exact=True
+    ).click()
+    # A fresh code: the sign-in one is spent, so use the next time step's.
+    page.get_by_label("Your one-time code, to confirm it is you").fill(totp_code(device, 1))
+    page.get_by_role("button", name="Release the notice", exact=True).click()
+    expect(page.locator("body")).to_contain_text(f"Notice {notice.pk} is released.")
+    assert_accessible(page, "held notices after a release")
+    assert Notice.objects.get(pk=notice.pk).status in ("released", "sent")

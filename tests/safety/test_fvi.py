@@ -13,7 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles
 from cases.models import CaseEvent, ParticipantRole
-from safety import gate
+from safety import gate, notices
 from safety.models import FamilyViolenceIndicator, FviRemovalRequest, SafetyReview
 from safety.services import fvi_removals_apply
 from tests.conftest import password_only_client, totp_code, verified_client
@@ -102,6 +102,13 @@ def test_removal_needs_a_second_person_a_fresh_code_and_the_waiting_period(
     assert fvi_removals_apply(now=timezone.now() + dt.timedelta(days=wait - 1)) == 0
     assert FamilyViolenceIndicator.objects.get().removed_at is None
 
+    # She is told, through the pipeline (tests/safety/test_protected_person_notice.py
+    # delivers it); until her notice is sent, the flag stays on even after the wait.
+    notice = removal.notice
+    assert (notice.recipient, notice.recipient_person_id) == ("protected_person", fvi.person_id)
+    assert fvi_removals_apply(now=timezone.now() + dt.timedelta(days=wait, minutes=1)) == 0
+    notices.gate_pending([notice.pk])
+    assert notices.mark_sent(notice.pk)
     assert fvi_removals_apply(now=timezone.now() + dt.timedelta(days=wait, minutes=1)) == 1
     assert fvi_removals_apply(now=timezone.now() + dt.timedelta(days=wait + 2)) == 0  # once
     assert FamilyViolenceIndicator.objects.get().removed_at is not None

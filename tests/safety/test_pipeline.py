@@ -21,13 +21,9 @@ from safety import notices, pipeline, protected
 from safety.models import FamilyViolenceIndicator, SafetyReview
 from tests.factories import UserFactory, full_case
 
+pytestmark = pytest.mark.usefixtures("outbox")
+
 CANARY = "88 Canary Terrace, Hidden Hollow"  # synthetic
-
-
-@pytest.fixture(autouse=True)
-def outbox(tmp_path, settings):
-    settings.NOTICE_OUTBOX_DIR = tmp_path / "outbox"
-    return settings.NOTICE_OUTBOX_DIR
 
 
 def _due_case(worker, *, screened=True, flag=False, spanish=False):
@@ -172,7 +168,7 @@ def test_the_sweeper_finishes_what_a_crash_left(outbox):
     notices.gate_pending()
     a, b = pipeline.released_chunks()[0][:2]
     # Crash 1: marked sent, file staged but never moved into the outbox.
-    document = pipeline.render(Notice.objects.get(pk=a))
+    document, _allowed = pipeline.render(Notice.objects.get(pk=a))
     pipeline._stage(a, (document, pipeline.to_pdf(document)))
     assert notices.mark_sent(a)
     # Crash 2: marked sent, and the staged file was lost too.
