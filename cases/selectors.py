@@ -266,3 +266,16 @@ def people_with_ssn(ssn: str):
 
     digits = "".join(ch for ch in ssn if ch.isdigit())
     return Person.objects.filter(ssn_index__in=protected.blind_index_candidates(digits))
+
+
+def held_notice_counts(user) -> dict[str, int]:
+    """For a supervisor's home page: held notices on the cases they may see, and
+    how many of those were blocked because a protected value was in the document
+    (the leak check's alert). One query."""
+    from django.db.models import Count
+
+    from cases.models import Notice
+
+    return Notice.objects.filter(status="held", case__in=cases_visible_to(user)).aggregate(
+        held=Count("id"), leaks=Count("id", filter=Q(hold_reasons__contains=["leak_blocked"]))
+    )

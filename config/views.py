@@ -65,7 +65,13 @@ def healthz(request):
 @access(ANY_STAFF)
 @require_GET
 def home(request):
-    return render(request, "home.html")
+    from accounts import roles
+    from cases.selectors import held_notice_counts
+
+    context = {}
+    if request.user.has_role(roles.SUPERVISOR):
+        context["notices"] = held_notice_counts(request.user)
+    return render(request, "home.html", context)
 
 
 def csrf_failure(request, reason=""):

@@ -256,4 +256,7 @@ def test_a_supervisor_reviews_and_releases_a_held_notice_accessibly(page: Page):
     page.get_by_role("button", name="Release the notice", exact=True).click()
     expect(page.locator("body")).to_contain_text(f"Notice {notice.pk} is released.")
     assert_accessible(page, "held notices after a release")
+    page.goto("/")
+    expect(page.locator("#held-count")).to_contain_text("0 held notices wait")
+    assert_accessible(page, "supervisor home")
     assert Notice.objects.get(pk=notice.pk).status in ("released", "sent")

@@ -281,6 +281,13 @@ def test_a_released_notice_still_gets_the_substitution_and_the_leak_check(
     assert clean.case.office.name in text and "in care of" in text
     assert not pipeline.final_path(leaky.pk, "html").exists()
     assert Notice.objects.get(pk=leaky.pk).hold_reasons == ["leak_blocked"]
+    # The supervisor is alerted on her home page; the caseworker's shows no alert.
+    home = verified_client(supervisor).get(reverse("home")).content.decode()
+    assert 'id="leak-alert"' in home and "A notice was stopped" in home
+    assert "?reason=leak_blocked" in home and "1 held notice waits" in home
+    assert (
+        'id="leak-alert"' not in verified_client(caseworker).get(reverse("home")).content.decode()
+    )
 
 
 @pytest.mark.django_db
