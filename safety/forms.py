@@ -180,16 +180,18 @@ class NoticeKeepForm(forms.Form):
         self.helper = _helper("notice-keep", _("Keep it held"), name="keep")
 
 
-class NoticeCancelForm(forms.Form):
+class NoticeCancelForm(OneTimeCodeForm):
     reason = _decision_reason(_("Why cancel it?"))
     confirm = forms.BooleanField(
         label=_("I understand a cancelled notice is never sent and cannot be restored."),
         error_messages={"required": _("Confirm that you want to cancel the notice for good.")},
     )
+    field_order = ["reason", "confirm", "code"]
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, prefix="cancel", **kwargs)
-        self.helper = _helper("notice-cancel", _("Cancel the notice"), name="cancel")
+        super().__init__(*args, prefix="cancel", submit_label=_("Cancel the notice"), **kwargs)
+        self.helper.form_id = "notice-cancel"
+        self.fields["code"].label = _("Your one-time code, to confirm it is you")
 
 
 class NoticeReleaseForm(OneTimeCodeForm):

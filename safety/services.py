@@ -43,6 +43,17 @@ class SafetyActionRefused(Exception):
         self.field = field
 
 
+def _fresh_code(user, code: str) -> None:
+    """A safety decision confirmed with a fresh one-time code (spent once). Checked
+    before, not inside, the decision's transaction, so a wrong code's throttling
+    count is kept even though the decision is refused."""
+    result, _device = account_services.totp_code_check(user=user, code=code)
+    if result is not account_services.CodeCheck.ACCEPTED:
+        raise SafetyActionRefused(
+            _("That code is not valid. Enter the current code from your app."), field="code"
+        )
+
+
 def _events_on_cases_of(person_id, kind: str, actor, **detail) -> None:
     case_ids = Participant.objects.filter(person_id=person_id).values_list("case_id", flat=True)
     CaseEvent.objects.bulk_create(
@@ -122,13 +133,7 @@ def fvi_removal_approve(*, user, request: FviRemovalRequest, code: str) -> FviRe
         raise SafetyActionRefused(_("Only a supervisor can approve removing a flag."))
     if user.pk == request.requested_by_id:
         raise SafetyActionRefused(_("The person who asked for the removal cannot approve it."))
-    # The code is checked before (not inside) the approval's transaction, so a
-    # wrong code's throttling count is kept even though the approval is refused.
-    result, _device = account_services.totp_code_check(user=user, code=code)
-    if result is not account_services.CodeCheck.ACCEPTED:
-        raise SafetyActionRefused(
-            _("That code is not valid. Enter the current code from your app.")
-        )
+    _fresh_code(user, code)
     with transaction.atomic():
         request = FviRemovalRequest.objects.select_for_update().get(pk=request.pk)
         if request.state != "requested":
@@ -411,9 +416,12 @@ def _reason_given(reason: str) -> str:
     return reason
 
 
-def _decide_held(*, user, notice, action: str, reason: str) -> NoticeDecision:
-    """Keep or cancel a held notice, recording the reason and what held it."""
+def _decide_held(*, user, notice, action: str, reason: str, code=None) -> NoticeDecision:
+    """Keep or cancel a held notice, recording the reason and what held it.
+    Cancelling cannot be undone, so it is confirmed with a fresh one-time code."""
     reason = _reason_given(reason)
+    if action == NoticeDecision.Action.CANCEL:
+        _fresh_code(user, code or "")
     with transaction.atomic():
         notice, version = _held_notice_locked(notice)
         if action == NoticeDecision.Action.CANCEL:
@@ -435,10 +443,11 @@ def notice_keep(*, user, notice, reason: str) -> NoticeDecision:
     return _decide_held(user=user, notice=notice, action=NoticeDecision.Action.KEEP, reason=reason)
 
 
-def notice_cancel(*, user, notice, reason: str) -> NoticeDecision:
-    """Cancel a held notice for good. Only a held notice can be cancelled."""
+def notice_cancel(*, user, notice, reason: str, code: str) -> NoticeDecision:
+    """Cancel a held notice for good, with a fresh one-time code. Only a held
+    notice can be cancelled."""
     return _decide_held(
-        user=user, notice=notice, action=NoticeDecision.Action.CANCEL, reason=reason
+        user=user, notice=notice, action=NoticeDecision.Action.CANCEL, reason=reason, code=code
     )
 
 
@@ -454,11 +463,7 @@ def notice_release(*, user, notice, reason: str, code: str, seen_reasons) -> Not
     if not user.has_role(roles.SUPERVISOR):
         raise SafetyActionRefused(_("Only a supervisor can release a held notice."))
     reason = _reason_given(reason)
-    result, _device = account_services.totp_code_check(user=user, code=code)
-    if result is not account_services.CodeCheck.ACCEPTED:
-        raise SafetyActionRefused(
-            _("That code is not valid. Enter the current code from your app."), field="code"
-        )
+    _fresh_code(user, code)
     with transaction.atomic():
         notice, version = _held_notice_locked(notice)
         standing = notices.notice_gate_now(notice.pk)

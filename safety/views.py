@@ -136,7 +136,7 @@ def fvi_removal_approve(request, case_id: int, request_id: int):
                 user=request.user, request=removal, code=form.cleaned_data["code"]
             )
         except services.SafetyActionRefused as refused:
-            form.add_error(None, _(str(refused)))  # noqa: INT001
+            form.add_error(refused.field, _(str(refused)))  # noqa: INT001
         else:
             messages.success(
                 request,
@@ -386,6 +386,7 @@ def notice_keep(request, notice_id: int):
 
 @access(SUPERVISORS)
 @require_http_methods(["POST"])
+@sensitive_post_parameters("cancel-code")
 def notice_cancel(request, notice_id: int):
     """Cancel a held notice (it will never be sent), with a written reason."""
     return _decide(
@@ -393,7 +394,7 @@ def notice_cancel(request, notice_id: int):
         notice_id,
         NoticeCancelForm,
         lambda notice, data: services.notice_cancel(
-            user=request.user, notice=notice, reason=data["reason"]
+            user=request.user, notice=notice, reason=data["reason"], code=data["code"]
         ),
         _("Notice %(id)s is cancelled and will never be sent."),
         "cancel",

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles
 from cases.models import Notice
 from safety import notices
 from safety.models import NoticeDecision
-from tests.conftest import password_only_client, verified_client
+from tests.conftest import password_only_client, totp_code, verified_client
 from tests.factories import UnitFactory, UserFactory, full_case
 
 pytestmark = pytest.mark.django_db
@@ -43,18 +44,26 @@ def test_the_unit_supervisor_sees_and_cancels_a_held_notice(supervisor, held):
     assert client.get(LIST, {"reason": "fvi"}).context["notices"].__len__() == 0
     assert reverse("safety:notice_review", args=[held.pk]) in html
     url = reverse("safety:notice_cancel", args=[held.pk])
-    blank = client.post(url, {"cancel-reason": "  ", "cancel-confirm": "on"})
+    device = TOTPDevice.objects.get(user=supervisor)
+    answers = {
+        "cancel-reason": "Survivor closed the case.",
+        "cancel-confirm": "on",
+        "cancel-code": totp_code(device),
+    }
+    blank = client.post(url, {**answers, "cancel-reason": "  "})
     assert blank.status_code == 200 and "Give the reason" in blank.content.decode()
-    unconfirmed = client.post(url, {"cancel-reason": "Survivor closed the case."})
+    unconfirmed = client.post(url, {**answers, "cancel-confirm": ""})
     assert "Confirm that you want to cancel" in unconfirmed.content.decode()
+    no_code = client.post(url, {**answers, "cancel-code": ""})
+    assert "Enter the 6-digit code" in no_code.content.decode()
     assert Notice.objects.get(pk=held.pk).status == "held"
-    done = client.post(url, {"cancel-reason": "Survivor closed the case.", "cancel-confirm": "on"})
+    done = client.post(url, answers)
     assert done.status_code == 302
     assert Notice.objects.get(pk=held.pk).status == "cancelled"
     assert NoticeDecision.objects.get(notice=held).action == "cancel"
     assert notices.mark_sent(held.pk) is False
     # A cancelled notice cannot be cancelled, kept or released again.
-    again = client.post(url, {"cancel-reason": "Again.", "cancel-confirm": "on"})
+    again = client.post(url, {**answers, "cancel-code": totp_code(device, 1)})
     assert "no longer held" in again.content.decode()
 
 
@@ -63,6 +72,7 @@ ANSWERS = {
     "keep-reason": "x",
     "cancel-reason": "x",
     "cancel-confirm": "on",
+    "cancel-code": "123456",
     "release-reason": "x",
     "release-confirm": "on",
     "release-code": "123456",
