@@ -12,6 +12,8 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles
+from accounts.audit import Kind as AuditKind
+from accounts.audit import audit_record
 from accounts.models import User
 
 log = logging.getLogger(__name__)
@@ -84,13 +86,16 @@ def totp_code_check(*, user: User, code: str) -> tuple[CodeCheck, TOTPDevice | N
             .first()
         )
         if device is None:
-            return CodeCheck.REJECTED, None
-        allowed, _ = device.verify_is_allowed()
-        if not allowed:
-            return CodeCheck.THROTTLED, device
-        if device.verify_token(code):
+            result = CodeCheck.REJECTED
+        elif not device.verify_is_allowed()[0]:
+            result = CodeCheck.THROTTLED
+        elif device.verify_token(code):
             return CodeCheck.ACCEPTED, device
-    return CodeCheck.REJECTED, device
+        else:
+            result = CodeCheck.REJECTED
+        # Committed with the device's failure count, whatever the caller does next.
+        audit_record(kind=AuditKind.OTP_FAILED, actor=user, result=result.name.lower())
+    return result, device
 
 
 def totp_secret_base32(device: TOTPDevice) -> str:

@@ -27,6 +27,8 @@ from django_otp import login as otp_login
 
 from accounts import services
 from accounts.access import PASSWORD_STEP, PUBLIC, access
+from accounts.audit import Kind as AuditKind
+from accounts.audit import audit_record
 from accounts.forms import OneTimeCodeForm, SignInForm
 from accounts.middleware import SESSION_EXPIRED_FLAG
 
@@ -76,10 +78,19 @@ def _render_sign_in(request, form, status=200):
     )
 
 
+def _known_user(username: str):
+    """The account a failed sign-in named, for the audit record (never shown)."""
+    from accounts.models import User
+
+    return User.objects.filter(username__iexact=(username or "").strip()).first()
+
+
 def lockout_response(request, original_response=None, credentials=None):
     """django-axes calls this when a locked username tries to sign in."""
     form = SignInForm(data=request.POST or None)
     form.is_valid()
+    known = _known_user(form.cleaned_data.get("username", ""))
+    audit_record(kind=AuditKind.SIGN_IN_LOCKED, actor=known, known_user=bool(known))
     form.add_error(None, _locked_message())
     return _render_sign_in(request, form, status=403)
 
@@ -102,11 +113,15 @@ def sign_in(request):
         if user is not None:
             # Django's login() gives the session a new id (no fixation).
             login(request, user)
+            audit_record(kind=AuditKind.SIGN_IN_FIRST_STEP, actor=user)
             log.info("password step passed for user %s", user.pk)
             return redirect(_with_next(reverse("accounts:otp"), _next_url(request)))
+        known = _known_user(form.cleaned_data["username"])
         if getattr(request, "axes_locked_out", False):
+            audit_record(kind=AuditKind.SIGN_IN_LOCKED, actor=known, known_user=bool(known))
             form.add_error(None, _locked_message())
             return _render_sign_in(request, form, status=403)
+        audit_record(kind=AuditKind.SIGN_IN_FAILED, actor=known, known_user=bool(known))
         form.add_error(None, _wrong_credentials_message())
     return _render_sign_in(request, form)
 
@@ -125,6 +140,7 @@ def _otp_succeeded(request, device):
     request.session.cycle_key()
     request.session.pop(OTP_FAILURES, None)
     request.session.pop(ENROLMENT_DEVICE, None)
+    audit_record(kind=AuditKind.SIGN_IN_VERIFIED, actor=request.user)
     log.info("second factor passed for user %s", request.user.pk)
 
 
@@ -237,6 +253,7 @@ def enrol(request):
 @access(PASSWORD_STEP)
 @require_POST
 def sign_out(request):
+    audit_record(kind=AuditKind.SIGN_OUT, actor=request.user)
     logout(request)  # flushes the server-side session
     messages.success(request, _("You have signed out."))
     return redirect("accounts:login")

@@ -334,6 +334,33 @@ class CaseNote(models.Model):
         return f"Note {self.pk} on case {self.case_id}"
 
 
+class CaseEventManager(models.Manager):
+    """Timeline events are written with their audit record (accounts/audit.py), in
+    the caller's transaction: use ``record``/``record_many``, not ``create``."""
+
+    def record(self, *, kind, actor, case=None, case_id=None, person_id=None, detail=None):
+        from accounts.audit import audit_record
+
+        detail = detail or {}
+        where = {"case": case} if case is not None else {"case_id": case_id}
+        event = self.create(**where, kind=kind, actor=actor, detail=detail)
+        audit_record(
+            kind=kind,
+            actor=actor,
+            case_id=event.case_id,
+            person_id=person_id or detail.get("person"),
+            event=event.pk,
+            **detail,
+        )
+        return event
+
+    def record_many(self, *, case_ids, kind, actor, person_id=None, detail=None) -> int:
+        """The same event on several cases (an FVI is on every case of its person)."""
+        for case_id in sorted(set(case_ids)):
+            self.record(kind=kind, actor=actor, case_id=case_id, person_id=person_id, detail=detail)
+        return len(set(case_ids))
+
+
 class CaseEvent(models.Model):
     """The case timeline: what happened, when, by whom. Ids only, never values."""
 
@@ -366,6 +393,8 @@ class CaseEvent(models.Model):
     )
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CaseEventManager()
 
     class Meta:
         ordering = ["case", "-created_at", "-id"]

@@ -70,11 +70,17 @@ def contact_reveal(
             reason=reason,
             reason_text=reason_text,
         )
-        CaseEvent.objects.create(
+        CaseEvent.objects.record(
             case=case,
             kind=CaseEvent.Kind.CONTACT_REVEALED,
             actor=user,
-            detail={"contact_point": str(contact_point.pk), "reason": reason},
+            detail={
+                "person": str(contact_point.person_id),
+                "contact_point": str(contact_point.pk),
+                "field": access.field,
+                "access": access.pk,
+                "reason": reason,
+            },
         )
     value = _open_recorded(access, lambda: protected.reveal(contact_point, "value"))
     log.info("user %s revealed contact point %s on case %s", user.pk, contact_point.pk, case.pk)
@@ -96,11 +102,16 @@ def ssn_reveal_last_four(
             reason=reason,
             reason_text=reason_text,
         )
-        CaseEvent.objects.create(
+        CaseEvent.objects.record(
             case=case,
             kind=CaseEvent.Kind.CONTACT_REVEALED,
             actor=user,
-            detail={"person": str(person.pk), "field": "ssn:last4", "reason": reason},
+            detail={
+                "person": str(person.pk),
+                "field": "ssn:last4",
+                "access": access.pk,
+                "reason": reason,
+            },
         )
     ssn = _open_recorded(access, lambda: protected.reveal(person, "ssn"))
     log.info("user %s revealed SSN last four of person %s on case %s", user.pk, person.pk, case.pk)
@@ -111,7 +122,7 @@ def ssn_reveal_last_four(
 
 
 def _event(case: Case, kind: str, actor, **detail) -> None:
-    CaseEvent.objects.create(case=case, kind=kind, actor=actor, detail=detail)
+    CaseEvent.objects.record(case=case, kind=kind, actor=actor, detail=detail)
 
 
 def person_create(
@@ -193,7 +204,12 @@ def contact_add(
         protected.seal(point, "value", value)
         point.save()
         _event(
-            case, CaseEvent.Kind.CONTACT_ADDED, user, contact_point=str(point.pk), contact_kind=kind
+            case,
+            CaseEvent.Kind.CONTACT_ADDED,
+            user,
+            person=str(person.pk),
+            contact_point=str(point.pk),
+            contact_kind=kind,
         )
     return point
 
@@ -299,6 +315,7 @@ def contact_end(*, user, case: Case, contact_point: ContactPoint, valid_to) -> C
             case,
             CaseEvent.Kind.EDITED,
             user,
+            person=str(contact_point.person_id),
             contact_point=str(contact_point.pk),
             fields=["valid_to"],
         )

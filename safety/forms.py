@@ -191,7 +191,7 @@ class NoticeCancelForm(OneTimeCodeForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix="cancel", submit_label=_("Cancel the notice"), **kwargs)
         self.helper.form_id = "notice-cancel"
-        self.fields["code"].label = _("Your one-time code, to confirm it is you")
+        self.fields["code"].label = _("Your one-time code, to confirm the cancellation")
 
 
 class NoticeReleaseForm(OneTimeCodeForm):
@@ -210,7 +210,7 @@ class NoticeReleaseForm(OneTimeCodeForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix="release", submit_label=_("Release the notice"), **kwargs)
         self.helper.form_id = "notice-release"
-        self.fields["code"].label = _("Your one-time code, to confirm it is you")
+        self.fields["code"].label = _("Your one-time code, to confirm the release")
 
     def clean_seen(self):
         return sorted(filter(None, self.cleaned_data.get("seen", "").split(",")))

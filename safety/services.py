@@ -56,9 +56,8 @@ def _fresh_code(user, code: str) -> None:
 
 def _events_on_cases_of(person_id, kind: str, actor, **detail) -> None:
     case_ids = Participant.objects.filter(person_id=person_id).values_list("case_id", flat=True)
-    CaseEvent.objects.bulk_create(
-        CaseEvent(case_id=case_id, kind=kind, actor=actor, detail=detail)
-        for case_id in set(case_ids)
+    CaseEvent.objects.record_many(
+        case_ids=case_ids, kind=kind, actor=actor, person_id=person_id, detail=detail
     )
 
 
@@ -259,7 +258,7 @@ def safety_review_record(*, user, case, outcome: str) -> SafetyReview:
     with transaction.atomic():
         lock_cases_for_hold(case_ids=[case.pk])
         review = SafetyReview.objects.create(case=case, outcome=outcome, reviewed_by=user)
-        CaseEvent.objects.create(
+        CaseEvent.objects.record(
             case=case, kind=CaseEvent.Kind.SAFETY_REVIEWED, actor=user, detail={"outcome": outcome}
         )
     return review
@@ -292,7 +291,7 @@ def safety_plan_update(
                     "survivor_choice": survivor_words if value in held_remedies else "",
                 },
             )
-        CaseEvent.objects.create(
+        CaseEvent.objects.record(
             case=case,
             kind=CaseEvent.Kind.SAFETY_PLAN_CHANGED,
             actor=user,
@@ -307,7 +306,7 @@ def court_hold_add(*, user, case, remedy: str, ordered_on, note: str = "") -> Co
         hold = CourtOrderHold.objects.create(
             case=case, remedy=remedy, ordered_on=ordered_on, note=note, recorded_by=user
         )
-        CaseEvent.objects.create(
+        CaseEvent.objects.record(
             case=case,
             kind=CaseEvent.Kind.COURT_HOLD_ADDED,
             actor=user,
@@ -325,7 +324,7 @@ def court_hold_lift(*, user, hold: CourtOrderHold, lifted_on) -> CourtOrderHold:
             raise SafetyActionRefused(_("This hold has already been lifted."))
         hold.lifted_on = lifted_on
         hold.save(update_fields=["lifted_on"])
-        CaseEvent.objects.create(
+        CaseEvent.objects.record(
             case_id=hold.case_id,
             kind=CaseEvent.Kind.COURT_HOLD_LIFTED,
             actor=user,
@@ -356,7 +355,7 @@ def acp_record(
         )
         protected.seal(enrollment, "participant_id", participant_id)
         enrollment.save()
-        CaseEvent.objects.create(
+        CaseEvent.objects.record(
             case=case,
             kind=CaseEvent.Kind.EDITED,
             actor=user,
@@ -385,7 +384,7 @@ def _notice_decision(*, user, notice, action: str, reason: str, gate_reasons, ve
         NoticeDecision.Action.CANCEL: CaseEvent.Kind.NOTICE_CANCELLED,
         NoticeDecision.Action.RELEASE: CaseEvent.Kind.NOTICE_RELEASED,
     }[action]
-    CaseEvent.objects.create(
+    CaseEvent.objects.record(
         case_id=notice.case_id,
         kind=kind,
         actor=user,

@@ -252,7 +252,7 @@ def test_a_supervisor_reviews_and_releases_a_held_notice_accessibly(page: Page):
         "I have read every reason above and I decide this notice may be sent.", exact=True
     ).click()
     # A fresh code: the sign-in one is spent, so use the next time step's.
-    page.get_by_label("Your one-time code, to confirm it is you").fill(totp_code(device, 1))
+    page.get_by_label("Your one-time code, to confirm the release").fill(totp_code(device, 1))
     page.get_by_role("button", name="Release the notice", exact=True).click()
     expect(page.locator("body")).to_contain_text(f"Notice {notice.pk} is released.")
     assert_accessible(page, "held notices after a release")
