@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 from accounts import roles
+from accounts.audit import audit_record
 from accounts.models import User
 
 ACCESS_FIELDS = ("is_active", "is_staff", "groups")
@@ -51,6 +52,24 @@ class StaffAdmin(UserAdmin):
         if db_field.name == "groups":
             kwargs["queryset"] = Group.objects.filter(name__in=roles.ALL_ROLES)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_related(self, request, form, formsets, change):
+        """Record every change to someone's access (roles, active, staff) in the
+        audit trail, in the admin's own transaction."""
+        before = set(form.instance.groups.values_list("name", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        after = set(form.instance.groups.values_list("name", flat=True))
+        flags = [f for f in ("is_active", "is_staff") if f in form.changed_data]
+        if change and before == after and not flags:
+            return
+        audit_record(
+            kind="staff_access_changed" if change else "staff_created",
+            actor=request.user,
+            staff=form.instance.pk,
+            roles_added=sorted(after - before),
+            roles_removed=sorted(before - after),
+            **{f: getattr(form.instance, f) for f in flags},
+        )
 
     def has_delete_permission(self, request, obj=None):
         return False  # deactivate instead: the audit trail keeps pointing at the account

@@ -122,8 +122,10 @@ def staff_create(
         is_staff=is_staff,
     )
     user.set_password(password)
-    user.save()
-    user.groups.add(Group.objects.get(name=role))
+    with transaction.atomic():
+        user.save()
+        user.groups.add(Group.objects.get(name=role))
+        audit_record(kind="staff_created", staff=user.pk, roles_added=[role], is_staff=is_staff)
     return user
 
 

@@ -702,3 +702,39 @@ class ContactEndForm(forms.Form):
         if value < self.contact_point.valid_from:
             raise forms.ValidationError(_("The end date cannot be before the start date."))
         return not_future(value, _("The date cannot be in the future."))
+
+
+class BreakGlassForm(forms.Form):
+    """Open a case outside one's caseload: the number, a reason and an explanation."""
+
+    number = forms.CharField(
+        label=_("Case number"),
+        max_length=20,
+        error_messages={"required": _("Enter the case number.")},
+    )
+    reason = forms.ChoiceField(
+        label=_("Why do you need this case?"),
+        choices=[],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose the reason you need this case.")},
+    )
+    reason_text = forms.CharField(
+        label=_("Explain"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Your supervisor sees this. Never write an address here."),
+        error_messages={
+            "required": _("Explain why you need this case."),
+            "max_length": _("Keep the explanation under 1,000 characters."),
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        from cases.models import BreakGlassReason
+
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = BreakGlassReason.choices
+        self.helper = _helper("break-glass", _("Open the case and record my reason"), name="open")
+
+    def clean_number(self):
+        return self.cleaned_data["number"].strip().upper()

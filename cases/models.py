@@ -385,6 +385,7 @@ class CaseEvent(models.Model):
         NOTICE_KEPT = "notice_kept", _("Held notice kept")
         NOTICE_RELEASED = "notice_released", _("Held notice released")
         NOTICE_CANCELLED = "notice_cancelled", _("Held notice cancelled")
+        BREAK_GLASS = "break_glass", _("Opened from outside the caseload")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -515,3 +516,36 @@ class Notice(models.Model):
     def remedy_label(self) -> str:
         labels = {**dict(RemedyKind.choices), "safety_notice": _("Notice about your protection")}
         return str(labels.get(self.remedy, self.remedy))
+
+
+class BreakGlassReason(models.TextChoices):
+    COVERING = "covering", _("Covering for an absent colleague")
+    SAFETY = "safety", _("Urgent safety concern")
+    COURT = "court", _("Court hearing or deadline")
+    CALLER = "caller", _("A party is on the phone or at the counter")
+    OTHER = "other", _("Other (explain)")
+
+
+class BreakGlassAccess(models.Model):
+    """A member of staff opened a case outside their scope, saying why. It lasts
+    BREAK_GLASS_MINUTES, is on the case's timeline and in the audit trail, and the
+    unit's supervisor sees it on their home page."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="glass_grants"
+    )
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="glass_grants")
+    reason = models.CharField(_("reason"), max_length=12, choices=BreakGlassReason.choices)
+    reason_text = models.TextField(_("explanation"), max_length=1000)
+    granted_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-granted_at"]
+        indexes = [
+            models.Index(fields=["user", "case", "expires_at"], name="break_glass_active"),
+            models.Index(fields=["case", "-granted_at"], name="break_glass_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Break-glass {self.pk}: user {self.user_id} on case {self.case_id}"

@@ -53,15 +53,60 @@ def cases_visible_to(user) -> QuerySet[Case]:
 
 
 def case_get_for_user(user, case_id) -> Case:
-    """The case, if the user may see it; otherwise Http404 (missing or not theirs)."""
+    """The case, if the user may see it; otherwise Http404 (missing or not theirs).
+
+    A case outside the user's scope is theirs only while a break-the-glass grant
+    they made for it lasts; ``case.break_glass`` is that grant (None in scope)."""
     try:
-        return (
-            cases_visible_to(user)
-            .select_related("office", "unit", "caseworker")
-            .get(pk=int(case_id))
-        )
-    except (Case.DoesNotExist, ValueError, TypeError):
+        case_id = int(case_id)
+    except (ValueError, TypeError):
         raise Http404 from None
+    cases = Case.objects.select_related("office", "unit", "caseworker")
+    case = (
+        cases_visible_to(user)
+        .select_related("office", "unit", "caseworker")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is not None:
+        case.break_glass = None
+        return case
+    grant = break_glass_active(user, case_id)
+    if grant is None:
+        raise Http404
+    case = cases.get(pk=case_id)
+    case.break_glass = grant
+    return case
+
+
+def break_glass_active(user, case_id):
+    """The user's unexpired break-the-glass grant on the case, if any."""
+    from cases.models import BreakGlassAccess
+
+    if not (user.is_authenticated and user.is_active):
+        return None
+    if not user.has_role(roles.CASEWORKER, roles.SUPERVISOR):
+        return None
+    return (
+        BreakGlassAccess.objects.filter(user=user, case_id=case_id, expires_at__gt=timezone.now())
+        .order_by("-expires_at")
+        .first()
+    )
+
+
+def break_glass_for_supervisor(user, *, days: int = 7, limit: int = 20):
+    """Recent openings of the supervisor's units' cases from outside a caseload,
+    newest first (their home page's alert)."""
+    from cases.models import BreakGlassAccess
+
+    if not user.has_role(roles.SUPERVISOR):
+        return []
+    since = timezone.now() - dt.timedelta(days=days)
+    return list(
+        BreakGlassAccess.objects.filter(case__unit__supervisor=user, granted_at__gte=since)
+        .select_related("user", "case")
+        .order_by("-granted_at")[:limit]
+    )
 
 
 def _custodial_prefetch() -> Prefetch:

@@ -320,3 +320,61 @@ def contact_end(*, user, case: Case, contact_point: ContactPoint, valid_to) -> C
             fields=["valid_to"],
         )
     return contact_point
+
+
+# --- Break the glass -----------------------------------------------------------------
+
+
+class BreakGlassRefused(Exception):
+    """The case cannot be opened this way; the message is safe to show, at
+    ``field``."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def break_glass_open(*, user, case_number: str, reason: str, reason_text: str):
+    """Open a case outside the user's scope for BREAK_GLASS_MINUTES, saying why.
+
+    Recorded on the case's timeline and in the audit trail (the reason code; the
+    explanation stays in the grant), and shown to the unit's supervisor. An attempt
+    on a number that is no case is recorded too."""
+    import datetime as dt
+
+    from django.conf import settings
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from accounts.audit import audit_record
+    from cases.models import BreakGlassAccess, BreakGlassReason
+
+    reason_text = (reason_text or "").strip()
+    if reason not in BreakGlassReason.values:
+        raise BreakGlassRefused(_("Choose the reason you need this case."), field="reason")
+    if not reason_text:
+        raise BreakGlassRefused(_("Explain why you need this case."), field="reason_text")
+    case = Case.objects.filter(number=(case_number or "").strip().upper()).first()
+    if case is None:
+        audit_record(kind="break_glass_no_case", actor=user, reason=reason)
+        raise BreakGlassRefused(
+            _("No case has that number. Check it and try again."), field="number"
+        )
+    with transaction.atomic():
+        grant = BreakGlassAccess.objects.create(
+            user=user,
+            case=case,
+            reason=reason,
+            reason_text=reason_text,
+            expires_at=timezone.now() + dt.timedelta(minutes=settings.BREAK_GLASS_MINUTES),
+        )
+        _event(
+            case,
+            CaseEvent.Kind.BREAK_GLASS,
+            user,
+            grant=grant.pk,
+            reason=reason,
+            minutes=settings.BREAK_GLASS_MINUTES,
+        )
+    log.warning("user %s broke the glass on case %s (grant %s)", user.pk, case.pk, grant.pk)
+    return grant

@@ -7,6 +7,7 @@ app_name = "cases"
 urlpatterns = [
     path("", views.caseload, name="caseload"),
     path("search/", views.case_search, name="search"),
+    path("break-glass/", views.break_glass, name="break_glass"),
     path("new/", views.case_open, name="open"),
     path("<int:case_id>/edit/", views.case_edit, name="edit"),
     path("<int:case_id>/participants/new/", views.participant_add, name="participant_add"),

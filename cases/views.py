@@ -356,3 +356,50 @@ def contact_end(request, case_id: int, contact_id):
         % {"kind": point.get_kind_display(), "name": point.person.full_name},
         intro=_("It stays on file, hidden, with the dates it was valid."),
     )
+
+
+@access(CASELOAD)
+@require_http_methods(["GET", "POST"])
+def break_glass(request):
+    """Open a case outside one's caseload, saying why. The access lasts
+    BREAK_GLASS_MINUTES, is recorded, and the unit's supervisor is told."""
+    from django.conf import settings
+
+    from cases.forms import BreakGlassForm
+
+    form = BreakGlassForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        mine = selectors.cases_visible_to(request.user).filter(number=data["number"]).first()
+        if mine is not None:
+            messages.info(request, _("This case is already in your caseload."))
+            return redirect("cases:detail", case_id=mine.pk)
+        try:
+            grant = services.break_glass_open(
+                user=request.user,
+                case_number=data["number"],
+                reason=data["reason"],
+                reason_text=data["reason_text"],
+            )
+        except services.BreakGlassRefused as refused:
+            form.add_error(refused.field, str(refused))
+        else:
+            messages.warning(
+                request,
+                _(
+                    "You have opened a case outside your caseload. Your reason is recorded "
+                    "and your supervisor is told. Access ends in %(minutes)s minutes."
+                )
+                % {"minutes": settings.BREAK_GLASS_MINUTES},
+            )
+            return redirect("cases:detail", case_id=grant.case_id)
+    return _form_page(
+        request,
+        form,
+        title=_("Open a case outside your caseload"),
+        intro=_(
+            "Only when you need it now. You must give a reason; it is recorded with your "
+            "name, and the case's unit supervisor sees it."
+        ),
+        cancel=reverse("cases:search"),
+    )

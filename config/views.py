@@ -66,11 +66,12 @@ def healthz(request):
 @require_GET
 def home(request):
     from accounts import roles
-    from cases.selectors import held_notice_counts
+    from cases.selectors import break_glass_for_supervisor, held_notice_counts
 
     context = {}
     if request.user.has_role(roles.SUPERVISOR):
         context["notices"] = held_notice_counts(request.user)
+        context["break_glass"] = break_glass_for_supervisor(request.user)
     return render(request, "home.html", context)
 
 

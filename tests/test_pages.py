@@ -33,11 +33,16 @@ PAGES = {
     "cases:caseload": ("get", {"caseworker", "supervisor"}, "caseload"),
     "cases:search": ("get", {"caseworker", "supervisor"}, "Search cases"),
     "cases:open": ("get", {"caseworker"}, "Open a case"),
+    "cases:break_glass": ("get", {"caseworker", "supervisor"}, "Open a case outside your caseload"),
     "safety:held_notices": ("get", {"supervisor"}, "Held notices"),
     "safety:notice_runs": ("get", {"supervisor"}, "Notice runs"),
 }
 # Methods each page answers; any other is 405.
-METHODS = {"cases:search": {"get", "post"}, "cases:open": {"get", "post"}}
+METHODS = {
+    "cases:search": {"get", "post"},
+    "cases:open": {"get", "post"},
+    "cases:break_glass": {"get", "post"},
+}
 # Pages about one case: persona-tested with real cases in tests/cases/test_case_page.py.
 CASE_PAGES = {
     "cases:detail",

@@ -33,6 +33,8 @@ NOTICE_OUTBOX_DIR = Path(env("NOTICE_OUTBOX_DIR", default=str(BASE_DIR / ".local
 NOTICE_DISPATCH_CHUNK = env.int("NOTICE_DISPATCH_CHUNK", default=200)
 # Staff are prompted this many days before an ACP certification expires.
 ACP_EXPIRY_WARNING_DAYS = env.int("ACP_EXPIRY_WARNING_DAYS", default=60)
+# How long "break the glass" access to a case outside one's scope lasts.
+BREAK_GLASS_MINUTES = env.int("BREAK_GLASS_MINUTES", default=30)
 
 # --- Secrets and services (production overrides with required values) -------
 SECRET_KEY = env("SECRET_KEY", default="")

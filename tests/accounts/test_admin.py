@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles, services
+from accounts.models import AuditEvent
 from tests.conftest import verified_client
 from tests.factories import UserFactory
 
@@ -52,6 +53,14 @@ def test_administrator_can_give_a_role(admin_client, no_role_user):
     assert response.status_code == 302, response.context["adminform"].form.errors
     no_role_user.refresh_from_db()
     assert no_role_user.has_role(roles.SUPERVISOR)
+    # Recorded in the audit trail, with ids and role codes only.
+    record = AuditEvent.objects.get(kind="staff_access_changed")
+    assert record.actor.has_role(roles.ADMINISTRATOR)
+    assert record.detail == {
+        "staff": no_role_user.pk,
+        "roles_added": [roles.SUPERVISOR],
+        "roles_removed": [],
+    }
 
 
 def test_administrator_cannot_change_their_own_access(admin_client, admin_user):
