@@ -1,0 +1,337 @@
+"""Bad input changes nothing: property-based (hypothesis) tests feed every POST
+endpoint of the application generated inputs — huge strings, unicode, control
+characters, SQL and template injection, wrong types (several values for one field,
+numbers, dates in odd forms), missing and unknown fields — as the user who may use
+the page. Every answer must be a page, never a server error; and unless the answer
+is the page's own success (a redirect onward, or a revealed value), the database
+must be exactly as it was.
+
+The field names come from each form itself (the GET page's inputs), or from the
+page that posts to it; ``EXAMPLES`` inputs per endpoint (200 in ``make test``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accounts import roles
+from cases.models import Notice
+from safety import notices, services
+from safety.models import CourtOrderHold
+from tests.conftest import verified_client
+from tests.factories import UnitFactory, UserFactory, full_case
+
+EXAMPLES = 200
+
+# Tables whose rows a refused request may legitimately add or change: the audit
+# trail (failed sign-ins and codes are recorded), sign-in throttling, sessions.
+NOT_STATE = (
+    "accounts_auditevent",
+    "axes_accessattempt",
+    "axes_accessfailurelog",
+    "axes_accesslog",
+    "django_session",
+    "otp_totp_totpdevice",
+)
+
+NASTY = [
+    "'; DROP TABLE cases_case; --",
+    "' OR '1'='1",
+    "{{ 7|add:7 }}{% debug %}",
+    "${7*7}<%= 7*7 %>",
+    "<script>alert(1)</script>",
+    "\x00\x01\x02\x1b[31m",
+    "\u202e\u200b\ufeff",
+    "Ωμέγα 名字 🙂",
+    "-1",
+    "0",
+    "99999999999999999999999",
+    "1e309",
+    "NaN",
+    "2026-02-30",
+    "31/12/2026",
+    "9999-12-31",
+    "0001-01-01",
+    "00000000-0000-0000-0000-000000000000",
+    "on",
+    "true",
+    "",
+    " ",
+]
+VALUES = st.one_of(
+    st.sampled_from(NASTY),
+    st.text(max_size=60),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=1000, max_size=12000),
+    st.integers().map(str),
+    st.dates().map(lambda d: d.isoformat()),
+    st.just("x" * 100_000),
+)
+
+
+def _field_values(names):
+    """A POST body: some of the form's fields (each one value or several), and
+    perhaps an unknown one."""
+    fields = st.fixed_dictionaries(
+        {},
+        optional={
+            name: st.one_of(VALUES, st.lists(VALUES, min_size=2, max_size=3)) for name in names
+        },
+    )
+    extra = st.dictionaries(st.sampled_from(["unknown", "id", "pk", "case"]), VALUES, max_size=1)
+    return st.builds(lambda a, b: {**b, **a}, fields, extra)
+
+
+def _state() -> str:
+    """One fingerprint of every table except NOT_STATE."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' "
+            "AND NOT (table_name = ANY(%s)) ORDER BY table_name",
+            [list(NOT_STATE)],
+        )
+        tables = [row[0] for row in cursor.fetchall()]
+        parts = [
+            f"SELECT '{t}', md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) "  # noqa: S608 (catalogue names)
+            f'FROM "{t}" x'
+            for t in tables
+        ]
+        cursor.execute(" UNION ALL ".join(parts))
+        return repr(sorted(cursor.fetchall()))
+
+
+def _succeeded(response) -> bool:
+    if response.status_code == 302:
+        return not response["Location"].startswith("/accounts/sign-in")
+    return b'id="revealed-value"' in response.content
+
+
+@pytest.fixture
+def world(db):
+    supervisor = UserFactory(username="bi-boss", role=roles.SUPERVISOR)
+    worker = UserFactory(username="bi-worker", role=roles.CASEWORKER)
+    unit = UnitFactory(supervisor=supervisor)
+    unit.caseworkers.add(worker)
+    case = full_case(caseworker=worker, unit=unit)
+    cp = case.participants.get(role="custodial_parent").person
+    point = cp.contact_points.get()
+    fvi = services.fvi_set(user=worker, person=cp, reason="dv_disclosed")
+    removal = services.fvi_removal_request(user=worker, fvi=fvi, reason="Order ended.")
+    hold = CourtOrderHold.objects.create(
+        case=case, remedy="", ordered_on=dt.date(2026, 1, 5), recorded_by=worker
+    )
+    notice = Notice.objects.create(
+        case=case,
+        remedy="lien",
+        notice_type="lien_notice",
+        recipient="other_parent",
+        due_on=dt.date(2026, 12, 1),
+    )
+    notices.gate_pending([notice.pk])
+    c, p = case.pk, cp.pk
+    endpoints = {
+        # name: (who posts, URL, the page whose form posts there)
+        "cases:search": (worker, reverse("cases:search"), None),
+        "cases:break_glass": (worker, reverse("cases:break_glass"), None),
+        "cases:open": (worker, reverse("cases:open"), None),
+        "cases:edit": (worker, reverse("cases:edit", args=[c]), None),
+        "cases:participant_add": (worker, reverse("cases:participant_add", args=[c]), None),
+        "cases:assign": (supervisor, reverse("cases:assign", args=[c]), None),
+        "cases:contact_add": (worker, reverse("cases:contact_add", args=[c, p]), None),
+        "cases:person_edit": (worker, reverse("cases:person_edit", args=[c, p]), None),
+        "cases:contact_end": (worker, reverse("cases:contact_end", args=[c, point.pk]), None),
+        "cases:order_record": (worker, reverse("cases:order_record", args=[c]), None),
+        "cases:note_add": (worker, reverse("cases:note_add", args=[c]), None),
+        "cases:contact_reveal": (worker, reverse("cases:contact_reveal", args=[c, point.pk]), None),
+        "cases:ssn_reveal": (worker, reverse("cases:ssn_reveal", args=[c, p]), None),
+        "safety:fvi_set": (worker, reverse("safety:fvi_set", args=[c, p]), None),
+        "safety:fvi_removal_request": (
+            worker,
+            reverse("safety:fvi_removal_request", args=[c, fvi.pk]),
+            None,
+        ),
+        "safety:fvi_removal_approve": (
+            supervisor,
+            reverse("safety:fvi_removal_approve", args=[c, removal.pk]),
+            None,
+        ),
+        "safety:fvi_removal_cancel": (
+            worker,
+            reverse("safety:fvi_removal_cancel", args=[c, removal.pk]),
+            reverse("cases:detail", args=[c]),
+        ),
+        "safety:review": (worker, reverse("safety:review", args=[c]), None),
+        "safety:acp": (worker, reverse("safety:acp", args=[c, p]), None),
+        "safety:plan": (worker, reverse("safety:plan", args=[c]), None),
+        "safety:court_hold_add": (worker, reverse("safety:court_hold_add", args=[c]), None),
+        "safety:court_hold_lift": (
+            worker,
+            reverse("safety:court_hold_lift", args=[c, hold.pk]),
+            None,
+        ),
+        "safety:notice_keep": (
+            supervisor,
+            reverse("safety:notice_keep", args=[notice.pk]),
+            reverse("safety:notice_review", args=[notice.pk]),
+        ),
+        "safety:notice_cancel": (
+            supervisor,
+            reverse("safety:notice_cancel", args=[notice.pk]),
+            reverse("safety:notice_review", args=[notice.pk]),
+        ),
+        "safety:notice_release": (
+            supervisor,
+            reverse("safety:notice_release", args=[notice.pk]),
+            reverse("safety:notice_review", args=[notice.pk]),
+        ),
+        "accounts:login": (None, reverse("accounts:login"), None),
+        "accounts:otp": ("password-only", reverse("accounts:otp"), None),
+        "accounts:enrol": ("no-device", reverse("accounts:enrol"), None),
+        "set_language": (None, reverse("set_language"), reverse("accounts:login")),
+    }
+    return {"endpoints": endpoints, "worker": worker}
+
+
+def _names(client, url, form_page):
+    """The field names the form at ``url`` submits, read from the page."""
+    html = client.get(form_page or url).content.decode()
+    if form_page:  # only the form that posts to url
+        forms = re.findall(r"<form[^>]*action=\"([^\"]*)\"[^>]*>(.*?)</form>", html, re.S)
+        html = " ".join(body for action, body in forms if action == url)
+    names = set(re.findall(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"', html))
+    return sorted(names - {"csrfmiddlewaretoken"})
+
+
+# Every POST endpoint outside the admin must be here (checked below).
+ENDPOINTS = [
+    "cases:search",
+    "cases:break_glass",
+    "cases:open",
+    "cases:edit",
+    "cases:participant_add",
+    "cases:assign",
+    "cases:contact_add",
+    "cases:person_edit",
+    "cases:contact_end",
+    "cases:order_record",
+    "cases:note_add",
+    "cases:contact_reveal",
+    "cases:ssn_reveal",
+    "safety:fvi_set",
+    "safety:fvi_removal_request",
+    "safety:fvi_removal_approve",
+    "safety:fvi_removal_cancel",
+    "safety:review",
+    "safety:acp",
+    "safety:plan",
+    "safety:court_hold_add",
+    "safety:court_hold_lift",
+    "safety:notice_keep",
+    "safety:notice_cancel",
+    "safety:notice_release",
+    "accounts:login",
+    "accounts:otp",
+    "accounts:enrol",
+    "set_language",
+]
+# Forms that are a single button (only unknown fields can be sent to them).
+BUTTON_ONLY = {"safety:fvi_removal_cancel"}
+# POST endpoints with no form to fuzz: signing out takes no input.
+NO_INPUT = {"accounts:logout"}
+
+
+def _client(who):
+    from django.test import Client
+
+    from tests.conftest import password_only_client
+
+    if who is None:
+        return Client()
+    if who == "password-only":
+        return password_only_client(UserFactory(username="bi-half", role=roles.CASEWORKER))
+    if who == "no-device":
+        user = UserFactory(username="bi-new", role=roles.CASEWORKER)
+        TOTPDevice.objects.filter(user=user).delete()
+        return password_only_client(user)
+    return verified_client(who)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ENDPOINTS)
+def test_bad_input_gets_a_page_and_changes_nothing(world, name):
+    who, url, form_page = world["endpoints"][name]
+    client = _client(who)
+    names = _names(client, url, form_page)
+    assert names or name in BUTTON_ONLY, f"{name}: no form fields found"
+    tried = []
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+        ],
+    )
+    @given(body=_field_values(names))
+    def post(body):
+        before = _state()
+        response = client.post(url, body)
+        tried.append(1)
+        assert response.status_code < 500, (name, body)
+        assert b"Traceback" not in response.content
+        if not _succeeded(response):
+            assert _state() == before, (name, sorted(body), response.status_code)
+
+    post()
+    assert len(tried) >= EXAMPLES
+
+
+def _methods(view) -> set[str]:
+    """The methods a view allows, read from Django's require_http_methods wrapper."""
+    function = view
+    while function is not None:
+        for cell in getattr(function, "__closure__", None) or ():
+            value = cell.cell_contents
+            if (
+                isinstance(value, list)
+                and value
+                and all(isinstance(m, str) and m.isupper() for m in value)
+            ):
+                return set(value)
+        function = getattr(function, "__wrapped__", None)
+    return set()
+
+
+def test_every_post_endpoint_is_fuzzed():
+    from tests.urlsweep import all_routes
+
+    posting = {
+        route.name
+        for route in all_routes()
+        if not route.name.startswith("admin:") and "POST" in _methods(route.callback)
+    }
+    assert "cases:note_add" in posting and "accounts:logout" in posting  # the reader works
+    assert posting - set(ENDPOINTS) - NO_INPUT == set()
+    assert set(ENDPOINTS) - posting == {"set_language"}  # Django's own view, not wrapped
+
+
+@pytest.mark.django_db
+def test_the_fingerprint_sees_a_change(world):
+    before = _state()
+    case = full_case(caseworker=world["worker"])
+    assert _state() != before
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE cases_case SET status = 'closed' WHERE id = %s", [case.pk])
+    assert _state() != before
