@@ -112,6 +112,8 @@ def protect_patterns(urlconf, rule: Rule):
     """
     from functools import wraps
 
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
     from django.urls import URLPattern, URLResolver
 
     patterns = urlconf[0] if isinstance(urlconf, tuple) else urlconf
@@ -125,7 +127,12 @@ def protect_patterns(urlconf, rule: Rule):
 
                 @wraps(original)
                 def guarded(*args, __view=original, **kwargs):
-                    return __view(*args, **kwargs)
+                    # A refusal inside the admin (its own permission checks) is a 404
+                    # like every other refusal, never a 403.
+                    try:
+                        return __view(*args, **kwargs)
+                    except PermissionDenied:
+                        raise Http404 from None
 
                 setattr(guarded, RULE_ATTRIBUTE, rule)
                 item.callback = guarded

@@ -82,20 +82,44 @@ class SafetyPlanForm(forms.Form):
     closure = forms.BooleanField(
         label=_("She asks to close the case (holds everything)"), required=False
     )
+    confirm_lift = forms.BooleanField(
+        label=_("She asked for the holds I am taking off to be lifted"),
+        required=False,
+        help_text=_("Needed only when this change takes a hold off."),
+    )
 
     def __init__(self, *args, plan=None, **kwargs):
+        self.before = {"held": set(), "pause": False, "closure": False}
         if plan is not None:
-            kwargs.setdefault(
-                "initial",
-                {
-                    "held": [r.remedy for r in plan.remedies.all() if r.held],
-                    "pause": plan.pause_requested_at is not None,
-                    "closure": plan.closure_requested_at is not None,
-                },
-            )
+            self.before = {
+                "held": {r.remedy for r in plan.remedies.all() if r.held},
+                "pause": plan.pause_requested_at is not None,
+                "closure": plan.closure_requested_at is not None,
+            }
+            kwargs.setdefault("initial", {**self.before, "held": sorted(self.before["held"])})
         super().__init__(*args, **kwargs)
         self.fields["held"].choices = hold_remedy_choices()
         self.helper = _helper("safety-plan", _("Save the safety plan"), name="save")
+
+    def clean(self):
+        """Taking a hold off is confirmed: a blank or mistaken submission must not
+        quietly lift the survivor's protection."""
+        cleaned = super().clean()
+        labels = dict(hold_remedy_choices())
+        lifted = [
+            str(labels[r]) for r in sorted(self.before["held"] - set(cleaned.get("held", [])))
+        ]
+        if self.before["pause"] and not cleaned.get("pause"):
+            lifted.append(str(_("the pause")))
+        if self.before["closure"] and not cleaned.get("closure"):
+            lifted.append(str(_("the closure request")))
+        if lifted and not cleaned.get("confirm_lift"):
+            self.add_error(
+                "confirm_lift",
+                _("This takes off: %(holds)s. Tick the box to confirm she asked for it.")
+                % {"holds": ", ".join(lifted)},
+            )
+        return cleaned
 
 
 class CourtHoldForm(forms.Form):

@@ -51,10 +51,19 @@ def test_review_plan_and_court_hold_drive_the_gate(caseworker, case):
     assert gate.decide(case.pk, "license_suspension").reasons == ("safety_plan",)
     assert gate.decide(case.pk, "general_notices").reasons == ("safety_plan",)
     assert gate.decide(case.pk, "passport_denial").reasons == ()
+    # Taking a hold off must be confirmed: a blank submission lifts nothing.
+    blank = client.post(plan, {})
+    assert "takes off: General notices to the other parent, License suspension" in (
+        blank.content.decode()
+    )
+    assert gate.decide(case.pk, "license_suspension").reasons == ("safety_plan",)
     # Pausing holds everything; un-pausing releases what the plan does not hold.
-    client.post(plan, {"held": ["license_suspension"], "pause": "on"})
+    client.post(plan, {"held": ["license_suspension"], "pause": "on", "confirm_lift": "on"})
     assert gate.decide(case.pk, "passport_denial").reasons == ("survivor_pause",)
-    client.post(plan, {"held": ["license_suspension"]})
+    refused = client.post(plan, {"held": ["license_suspension"]})
+    assert "This takes off: the pause" in refused.content.decode()
+    assert gate.decide(case.pk, "passport_denial").reasons == ("survivor_pause",)
+    client.post(plan, {"held": ["license_suspension"], "confirm_lift": "on"})
     assert gate.decide(case.pk, "passport_denial").reasons == ()
     assert SafetyPlan.objects.get(case=case).pause_requested_at is None
 
