@@ -15,5 +15,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("cases/", include("cases.urls")),
     path("safety/", include("safety.urls")),
+    path("audit/", include("accounts.audit_urls")),
     path("admin/", protect_patterns(admin.site.urls, DJANGO_ADMIN)),
 ]

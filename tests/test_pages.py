@@ -36,12 +36,14 @@ PAGES = {
     "cases:break_glass": ("get", {"caseworker", "supervisor"}, "Open a case outside your caseload"),
     "safety:held_notices": ("get", {"supervisor"}, "Held notices"),
     "safety:notice_runs": ("get", {"supervisor"}, "Notice runs"),
+    "audit:index": ("get", {"supervisor", "auditor"}, "Audit trail"),
 }
 # Methods each page answers; any other is 405.
 METHODS = {
     "cases:search": {"get", "post"},
     "cases:open": {"get", "post"},
     "cases:break_glass": {"get", "post"},
+    "audit:index": {"get", "post"},
 }
 # Pages about one case: persona-tested with real cases in tests/cases/test_case_page.py.
 CASE_PAGES = {
@@ -74,6 +76,9 @@ CASE_PAGES = {
     "safety:notice_cancel",
     "safety:notice_release",
     "safety:notice_run_progress",  # one run's counts: tests/safety/test_notice_runs.py
+    # One person's or one staff member's audit trail: tests/accounts/test_audit_views.py
+    "audit:person",
+    "audit:staff",
 }
 # Public or second-factor pages, tested in test_sign_in.py / test_health.py / test_i18n.py.
 NOT_A_PAGE = {

@@ -195,6 +195,9 @@ def world(db):
         "accounts:otp": ("password-only", reverse("accounts:otp"), None),
         "accounts:enrol": ("no-device", reverse("accounts:enrol"), None),
         "set_language": (None, reverse("set_language"), reverse("accounts:login")),
+        "audit:index": (supervisor, reverse("audit:index"), None),
+        "audit:person": (supervisor, reverse("audit:person", args=[p]), None),
+        "audit:staff": (supervisor, reverse("audit:staff", args=[worker.pk]), None),
     }
     return {"endpoints": endpoints, "worker": worker}
 
@@ -240,6 +243,9 @@ ENDPOINTS = [
     "accounts:otp",
     "accounts:enrol",
     "set_language",
+    "audit:index",
+    "audit:person",
+    "audit:staff",
 ]
 # Forms that are a single button (only unknown fields can be sent to them).
 BUTTON_ONLY = {"safety:fvi_removal_cancel"}

@@ -2,7 +2,7 @@
 
 Seeded canary values (an address, a phone number, an SSN) never appear in a Celery
 task's arguments, a log line, a delivered document to the other parent, an error
-page, or the audit trail. (pg_dump: tests/cases/test_protected_storage.py; pages
+page, or the audit trail. (pg_dump: tests/cases/test_intake.py; pages
 for users without access: tests/security/test_authorization_matrix.py.)"""
 
 from __future__ import annotations
