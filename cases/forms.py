@@ -719,7 +719,7 @@ class BreakGlassForm(forms.Form):
         error_messages={"required": _("Choose the reason you need this case.")},
     )
     reason_text = forms.CharField(
-        label=_("Explain"),
+        label=_("Explanation"),
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Your supervisor sees this. Never write an address here."),

@@ -256,7 +256,42 @@ def test_a_supervisor_reviews_and_releases_a_held_notice_accessibly(page: Page):
     page.get_by_role("button", name="Release the notice", exact=True).click()
     expect(page.locator("body")).to_contain_text(f"Notice {notice.pk} is released.")
     assert_accessible(page, "held notices after a release")
+    assert Notice.objects.get(pk=notice.pk).status in ("released", "sent")
     page.goto("/")
     expect(page.locator("#held-count")).to_contain_text("0 held notices wait")
     assert_accessible(page, "supervisor home")
-    assert Notice.objects.get(pk=notice.pk).status in ("released", "sent")
+
+    # The audit trail: look up the case, open a person's trail, ask to download.
+    page.get_by_role("link", name="Audit trail").first.click()
+    assert_accessible(page, "audit trail index")
+    page.get_by_label("Case number").fill(case.number)
+    page.get_by_role("button", name="Show the people on the case", exact=True).click()
+    page.get_by_role("link", name="Who viewed or changed their data").first.click()
+    expect(page.locator("#trail")).to_be_visible()
+    assert_accessible(page, "a person's audit trail")
+    page.get_by_text("Download these records (CSV)").click()
+    page.get_by_role("button", name="Download (CSV)", exact=True).click()
+    expect(page.locator("#error-summary")).to_be_focused()
+    assert_accessible(page, "audit download with errors")
+
+
+def test_breaking_the_glass_is_accessible(page: Page):
+    from tests.factories import UnitFactory, full_case
+
+    worker = UserFactory(username="browser-glass", role=roles.CASEWORKER)
+    outside = full_case(caseworker=UserFactory(username="browser-owner"), unit=UnitFactory())
+    page.goto("/accounts/sign-in/?next=/cases/break-glass/")
+    sign_in_with_password(page, worker.username)
+    page.get_by_label("One-time code").fill(totp_code(TOTPDevice.objects.get(user=worker)))
+    page.get_by_role("button", name="Verify", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Open a case outside your caseload")
+    assert_accessible(page, "break-glass form")
+    page.get_by_role("button", name="Open the case and record my reason", exact=True).click()
+    expect(page.locator("#error-summary")).to_be_focused()
+    assert_accessible(page, "break-glass form with errors")
+    page.get_by_label("Case number").fill(outside.number)
+    page.get_by_text("Covering for an absent colleague", exact=True).click()
+    page.get_by_role("textbox", name="Explanation").fill("Colleague out sick; hearing today.")
+    page.get_by_role("button", name="Open the case and record my reason", exact=True).click()
+    expect(page.locator("#break-glass-banner")).to_be_visible()
+    assert_accessible(page, "case opened from outside the caseload")
