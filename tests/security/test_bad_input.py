@@ -1,5 +1,6 @@
 """Bad input changes nothing: property-based (hypothesis) tests feed every POST
-endpoint of the application generated inputs — huge strings, unicode, control
+endpoint of the application, the Django admin's forms, and every filter (GET) form
+generated inputs — huge strings, unicode, control
 characters, SQL and template injection, wrong types (several values for one field,
 numbers, dates in odd forms), missing and unknown fields — as the user who may use
 the page. Every answer must be a page, never a server error; and unless the answer
@@ -116,6 +117,7 @@ def _succeeded(response) -> bool:
 @pytest.fixture
 def world(db):
     supervisor = UserFactory(username="bi-boss", role=roles.SUPERVISOR)
+    admin = UserFactory(username="bi-admin", role=roles.ADMINISTRATOR, is_staff=True)
     worker = UserFactory(username="bi-worker", role=roles.CASEWORKER)
     unit = UnitFactory(supervisor=supervisor)
     unit.caseworkers.add(worker)
@@ -198,8 +200,26 @@ def world(db):
         "audit:index": (supervisor, reverse("audit:index"), None),
         "audit:person": (supervisor, reverse("audit:person", args=[p]), None),
         "audit:staff": (supervisor, reverse("audit:staff", args=[worker.pk]), None),
+        # The Django admin's forms an administrator fills in.
+        "admin:accounts_user_add": (admin, reverse("admin:accounts_user_add"), None),
+        "admin:cases_office_add": (admin, reverse("admin:cases_office_add"), None),
+        "admin:cases_unit_add": (admin, reverse("admin:cases_unit_add"), None),
+        "admin:accounts_user_change": (
+            admin,
+            reverse("admin:accounts_user_change", args=[worker.pk]),
+            None,
+        ),
     }
-    return {"endpoints": endpoints, "worker": worker}
+    searches = {
+        # GET forms (filters): name -> (who, URL)
+        "cases:caseload": (worker, reverse("cases:caseload")),
+        "safety:held_notices": (supervisor, reverse("safety:held_notices")),
+        "safety:notice_runs": (supervisor, reverse("safety:notice_runs")),
+        "audit:index": (supervisor, reverse("audit:index")),
+        "audit:person": (supervisor, reverse("audit:person", args=[p])),
+        "audit:staff": (supervisor, reverse("audit:staff", args=[worker.pk])),
+    }
+    return {"endpoints": endpoints, "searches": searches, "worker": worker}
 
 
 def _names(client, url, form_page):
@@ -269,8 +289,62 @@ def _client(who):
     return verified_client(who)
 
 
+# The Django admin's forms (fuzzed too; the admin is not in the endpoint check).
+ADMIN_FORMS = [
+    "admin:accounts_user_add",
+    "admin:accounts_user_change",
+    "admin:cases_office_add",
+    "admin:cases_unit_add",
+]
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
+)
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", ENDPOINTS)
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cases:caseload",
+        "safety:held_notices",
+        "safety:notice_runs",
+        "audit:index",
+        "audit:person",
+        "audit:staff",
+    ],
+)
+def test_bad_query_strings_get_a_page_and_change_nothing(world, name):
+    """The filter (GET) forms: generated query strings, including the page number."""
+    who, url = world["searches"][name]
+    client = _client(who)
+    names = sorted(set(_names(client, url, None)) | {"page"})
+    tried = []
+
+    @SETTINGS
+    @given(query=_field_values(names))
+    def get(query):
+        before = _state()
+        response = client.get(url, query)
+        tried.append(1)
+        assert response.status_code < 500, (name, query)
+        assert b"Traceback" not in response.content
+        assert _state() == before, (name, sorted(query))
+
+    get()
+    assert len(tried) >= EXAMPLES
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ENDPOINTS + ADMIN_FORMS)
 def test_bad_input_gets_a_page_and_changes_nothing(world, name):
     who, url, form_page = world["endpoints"][name]
     client = _client(who)
@@ -278,18 +352,7 @@ def test_bad_input_gets_a_page_and_changes_nothing(world, name):
     assert names or name in BUTTON_ONLY, f"{name}: no form fields found"
     tried = []
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-            HealthCheck.large_base_example,
-        ],
-    )
+    @SETTINGS
     @given(body=_field_values(names))
     def post(body):
         before = _state()
