@@ -49,7 +49,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
@@ -59,6 +59,7 @@ from safety import notices, runs, services
 from safety.models import FviRemovalRequest, NoticeRun
 from tests.conftest import password_only_client, verified_client
 from tests.factories import UnitFactory, UserFactory, full_case
+from tests.security.fingerprint import database_fingerprint
 from tests.urlsweep import all_routes
 
 # --- Personas and outcomes ---------------------------------------------------------
@@ -378,16 +379,6 @@ MATRIX = {
 # plan's fields are all checkboxes or optional (empty: nothing held, no pause).
 EMPTY_POST_ACTS = {"safety:fvi_removal_cancel", "safety:plan"}
 
-# Tables a request may write without changing anything that matters: the audit
-# trail, sign-in throttling, sessions (signing out deletes one), authenticators.
-NOT_STATE = (
-    "accounts_auditevent",
-    "axes_accessattempt",
-    "axes_accessfailurelog",
-    "axes_accesslog",
-    "django_session",
-    "otp_totp_totpdevice",
-)
 
 # --- The routes ----------------------------------------------------------------------
 
@@ -520,32 +511,12 @@ def _build_world() -> World:
         notice=notice,
         run=run,
         sessions=sessions,
-        state=_state(),
+        state=database_fingerprint(),
     )
 
 
 def _session_key(client: Client) -> str:
     return client.cookies[settings.SESSION_COOKIE_NAME].value
-
-
-def _state() -> str:
-    """One fingerprint of every table but NOT_STATE."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' "
-            "AND NOT (table_name = ANY(%s)) ORDER BY table_name",
-            [list(NOT_STATE)],
-        )
-        tables = [row[0] for row in cursor.fetchall()]
-        cursor.execute(
-            " UNION ALL ".join(
-                f"SELECT '{t}', md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) "  # noqa: S608 (catalogue names)
-                f'FROM "{t}" x'
-                for t in tables
-            )
-        )
-        return repr(sorted(cursor.fetchall()))
 
 
 @pytest.fixture(scope="module")
@@ -637,7 +608,7 @@ def ask(world: World, name: str, persona: str, method: str, *, compare=True) -> 
     with transaction.atomic():
         client = _client(world, persona)
         response = client.get(url) if method == "GET" else client.post(url, {})
-        changed = compare and _state() != world.state
+        changed = compare and database_fingerprint() != world.state
         transaction.set_rollback(True)
     body = b"" if getattr(response, "streaming", False) else response.content
     return Answer(
@@ -694,7 +665,7 @@ def test_each_check_starts_from_the_world_as_built(world):
     for _ in range(2):
         answer = ask(world, "safety:fvi_removal_cancel", "caseworker_own", "POST")
         assert (answer.outcome, answer.changed) == (OK, True)
-        assert _state() == world.state
+        assert database_fingerprint() == world.state
         assert FviRemovalRequest.objects.get(pk=world.removal.pk).cancelled_at is None
 
 

@@ -28,19 +28,10 @@ from safety import notices, services
 from safety.models import CourtOrderHold
 from tests.conftest import verified_client
 from tests.factories import UnitFactory, UserFactory, full_case
+from tests.security.fingerprint import database_fingerprint
 
 EXAMPLES = 200
 
-# Tables whose rows a refused request may legitimately add or change: the audit
-# trail (failed sign-ins and codes are recorded), sign-in throttling, sessions.
-NOT_STATE = (
-    "accounts_auditevent",
-    "axes_accessattempt",
-    "axes_accessfailurelog",
-    "axes_accesslog",
-    "django_session",
-    "otp_totp_totpdevice",
-)
 
 NASTY = [
     "'; DROP TABLE cases_case; --",
@@ -87,25 +78,6 @@ def _field_values(names):
     )
     extra = st.dictionaries(st.sampled_from(["unknown", "id", "pk", "case"]), VALUES, max_size=1)
     return st.builds(lambda a, b: {**b, **a}, fields, extra)
-
-
-def _state() -> str:
-    """One fingerprint of every table except NOT_STATE."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' "
-            "AND NOT (table_name = ANY(%s)) ORDER BY table_name",
-            [list(NOT_STATE)],
-        )
-        tables = [row[0] for row in cursor.fetchall()]
-        parts = [
-            f"SELECT '{t}', md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) "  # noqa: S608 (catalogue names)
-            f'FROM "{t}" x'
-            for t in tables
-        ]
-        cursor.execute(" UNION ALL ".join(parts))
-        return repr(sorted(cursor.fetchall()))
 
 
 def _succeeded(response) -> bool:
@@ -332,12 +304,12 @@ def test_bad_query_strings_get_a_page_and_change_nothing(world, name):
     @SETTINGS
     @given(query=_field_values(names))
     def get(query):
-        before = _state()
+        before = database_fingerprint()
         response = client.get(url, query)
         tried.append(1)
         assert response.status_code < 500, (name, query)
         assert b"Traceback" not in response.content
-        assert _state() == before, (name, sorted(query))
+        assert database_fingerprint() == before, (name, sorted(query))
 
     get()
     assert len(tried) >= EXAMPLES
@@ -355,13 +327,13 @@ def test_bad_input_gets_a_page_and_changes_nothing(world, name):
     @SETTINGS
     @given(body=_field_values(names))
     def post(body):
-        before = _state()
+        before = database_fingerprint()
         response = client.post(url, body)
         tried.append(1)
         assert response.status_code < 500, (name, body)
         assert b"Traceback" not in response.content
         if not _succeeded(response):
-            assert _state() == before, (name, sorted(body), response.status_code)
+            assert database_fingerprint() == before, (name, sorted(body), response.status_code)
 
     post()
     assert len(tried) >= EXAMPLES
@@ -398,9 +370,9 @@ def test_every_post_endpoint_is_fuzzed():
 
 @pytest.mark.django_db
 def test_the_fingerprint_sees_a_change(world):
-    before = _state()
+    before = database_fingerprint()
     case = full_case(caseworker=world["worker"])
-    assert _state() != before
+    assert database_fingerprint() != before
     with connection.cursor() as cursor:
         cursor.execute("UPDATE cases_case SET status = 'closed' WHERE id = %s", [case.pk])
-    assert _state() != before
+    assert database_fingerprint() != before
