@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PY := .venv/bin/python
 
-.PHONY: help run test services stop bootstrap lint migrate seed otp shell clean
+.PHONY: help run test faults services stop bootstrap lint migrate seed otp shell clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -13,6 +13,12 @@ run: ## Install everything, start services, serve the app with demo data on :800
 
 test: ## Install everything, start services, run every check (ruff, migrations, deploy check, compose, pytest)
 	@scripts/test.sh $(PYTEST_ARGS)
+
+faults: services ## The fault suite at a larger size (FAULT_CASES=1500); rewrites docs/reliability.md
+	@. .local/env && rm -f .local/faults.jsonl && \
+	  FAULT_CASES=$${FAULT_CASES:-1500} FAULT_CHUNK=$${FAULT_CHUNK:-50} FAULT_RESULTS=.local/faults.jsonl \
+	  $(PY) -m pytest -p no:cacheprovider -m faults tests/faults && \
+	  $(PY) scripts/reliability_report.py .local/faults.jsonl --cases $${FAULT_CASES:-1500}
 
 bootstrap: ## Install system packages, .venv, Python deps, USWDS assets (idempotent)
 	@scripts/bootstrap.sh

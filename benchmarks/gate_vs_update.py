@@ -31,31 +31,8 @@ django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 
+from cases.scale import HOLD_MIX  # noqa: E402
 from safety import notices  # noqa: E402
-
-MIX = """
-INSERT INTO safety_safetyreview (case_id, outcome, reviewed_by_id, reviewed_at)
-SELECT c.id, CASE WHEN c.id % 7 = 0 THEN 'concerns' ELSE 'no_concerns' END,
-       c.caseworker_id, now()
-  FROM cases_case c WHERE c.id % 10 <> 0 AND c.caseworker_id IS NOT NULL;
-INSERT INTO safety_familyviolenceindicator (person_id, reason, note, set_by_id, set_at)
-SELECT p.person_id, 'dv_disclosed', '', c.caseworker_id, now()
-  FROM cases_participant p JOIN cases_case c ON c.id = p.case_id
- WHERE c.id % 20 = 0 AND p.role = 'custodial_parent' AND c.caseworker_id IS NOT NULL;
-INSERT INTO safety_goodcauseclaim (case_id, claimant_id, status, filed_at)
-SELECT p.case_id, p.person_id, 'pending', now()
-  FROM cases_participant p WHERE p.case_id % 50 = 1 AND p.role = 'custodial_parent';
-INSERT INTO safety_courtorderhold (case_id, remedy, ordered_on, note, recorded_by_id)
-SELECT c.id, '', current_date - 30, '', c.caseworker_id
-  FROM cases_case c WHERE c.id % 100 = 2 AND c.caseworker_id IS NOT NULL;
-INSERT INTO safety_safetyplan (case_id, pause_requested_at, closure_requested_at,
-                               updated_by_id, updated_at)
-SELECT c.id, CASE WHEN c.id % 100 = 3 THEN now() END, NULL, c.caseworker_id, now()
-  FROM cases_case c WHERE (c.id % 100 = 3 OR c.id % 25 = 4) AND c.caseworker_id IS NOT NULL;
-INSERT INTO safety_safetyplanremedy (plan_id, remedy, held, survivor_choice)
-SELECT sp.id, 'license_suspension', true, '' FROM safety_safetyplan sp WHERE sp.case_id % 25 = 4;
-ANALYZE;
-"""
 
 NOTICES = """
 INSERT INTO cases_notice (case_id, remedy, notice_type, recipient, status, hold_reasons,
@@ -161,7 +138,7 @@ def main() -> None:
         cursor.execute("SELECT count(*) FROM safety_safetyreview")
         if cursor.fetchone()[0] == 0:
             print("adding the hold mix…", flush=True)
-            cursor.execute(MIX)
+            cursor.execute(HOLD_MIX)
         # Notices of an earlier run (same due dates) would block the new ones.
         cursor.execute("DELETE FROM cases_notice WHERE status IN ('pending', 'cancelled')")
         cursor.execute(NOTICES, [args.notices])

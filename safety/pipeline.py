@@ -384,12 +384,18 @@ def deliver(notice_id: int) -> str:
 
 def dispatch_chunk(notice_ids: list[int]) -> Counter:
     """Deliver each notice on its own: one failure never stops the rest, and a
-    notice that fails for a database reason is held with ``gate_error``."""
+    notice that fails for a database reason is held with ``gate_error``. If the
+    outbox itself fails (disk full, permissions: an OSError), nothing is wrong with
+    the notice: it stays released and the error stops the chunk, whose task is
+    retried (autoretry_for); notices already sent are skipped then."""
     counts: Counter = Counter()
     for notice_id in notice_ids:
         try:
             counts[deliver(notice_id)] += 1
         except (SoftTimeLimitExceeded, RuntimeError):
+            raise
+        except OSError:
+            log.exception("the outbox failed for notice %s; the chunk will be retried", notice_id)
             raise
         except Exception:
             log.exception("delivering notice %s failed; holding it", notice_id)
@@ -408,7 +414,12 @@ def released_chunks(size: int | None = None) -> list[list[int]]:
 
 
 SWEEP_LOCK = 0x5AFE5EE9  # pg advisory lock id: one sweeper at a time
-SWEEP_GRACE = dt.timedelta(minutes=5)
+
+
+def sweep_grace() -> dt.timedelta:
+    """How long a notice may sit sent-but-unpublished before the sweeper finishes
+    it (a worker may still be doing so): NOTICE_SWEEP_GRACE_SECONDS."""
+    return dt.timedelta(seconds=settings.NOTICE_SWEEP_GRACE_SECONDS)
 
 
 def sweep() -> Counter:
@@ -433,7 +444,7 @@ def sweep() -> Counter:
             except ValueError:
                 continue
             staged_by_id.setdefault(notice_id, {}).setdefault(attempt, []).append(path)
-        cutoff = timezone.now() - SWEEP_GRACE
+        cutoff = timezone.now() - sweep_grace()
         stuck = Notice.objects.filter(
             status="sent", published_at__isnull=True, sent_at__lt=cutoff
         ).select_related("case", "case__office", "recipient_person")

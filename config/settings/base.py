@@ -31,6 +31,9 @@ FVI_REMOVAL_WAIT_DAYS = env.int("FVI_REMOVAL_WAIT_DAYS", default=30)
 NOTICE_OUTBOX_DIR = Path(env("NOTICE_OUTBOX_DIR", default=str(BASE_DIR / ".local" / "outbox")))
 # Released notices are dispatched in chunks of this many.
 NOTICE_DISPATCH_CHUNK = env.int("NOTICE_DISPATCH_CHUNK", default=200)
+# The sweeper leaves a notice marked sent but not yet in the outbox alone this long
+# (a worker may still be publishing it), then publishes it itself.
+NOTICE_SWEEP_GRACE_SECONDS = env.int("NOTICE_SWEEP_GRACE_SECONDS", default=300)
 # Staff are prompted this many days before an ACP certification expires.
 ACP_EXPIRY_WARNING_DAYS = env.int("ACP_EXPIRY_WARNING_DAYS", default=60)
 # How long "break the glass" access to a case outside one's scope lasts.

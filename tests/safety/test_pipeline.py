@@ -176,7 +176,7 @@ def test_the_sweeper_finishes_what_a_crash_left(outbox):
     # Within the grace period a worker may still be finishing: left alone.
     assert pipeline.sweep() == {}
     Notice.objects.filter(pk__in=[a, b]).update(
-        sent_at=timezone.now() - pipeline.SWEEP_GRACE - dt.timedelta(minutes=1)
+        sent_at=timezone.now() - pipeline.sweep_grace() - dt.timedelta(minutes=1)
     )
     counts = pipeline.sweep()
     assert counts == {"published": 1, "re-rendered": 1}
