@@ -98,13 +98,16 @@ class Worker:
         )
 
     def children(self) -> list[int]:
-        out = subprocess.run(  # noqa: S603
-            ["pgrep", "-P", str(self.process.pid)],  # noqa: S607
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return [int(pid) for pid in out.stdout.split()]
+        """The pool processes (read from /proc: no extra tool needed)."""
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if int(fields[1]) == self.process.pid:
+                pids.append(int(stat.parent.name))
+        return sorted(pids)
 
     def kill_a_child(self) -> int:
         """kill -9 of one pool process (the one busiest, if we can tell: any)."""
