@@ -14,6 +14,7 @@ restarts (3, 4) come next."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import signal
 import time
 from pathlib import Path
@@ -157,12 +158,28 @@ def _outbox_fails(worker, night):
     """8. The delivery backend fails part-way (its staging folder unusable: what a
     full disk or a lost permission does to a write) for a few seconds."""
     staging = night["outbox"] / ".staging"
-    parked = night["outbox"].with_name("staging-parked")
-    staging.rename(parked)
-    staging.write_text("not a folder")  # every staging write now fails with an OSError
-    time.sleep(3)
+    parked = []
+    # Workers recreate the folder when it is missing: move it away and put a file in
+    # its place, again until the file wins.
+    for attempt in range(100):
+        if staging.is_dir():
+            away = night["outbox"].with_name(f"staging-parked-{attempt}")
+            staging.rename(away)
+            parked.append(away)
+        try:
+            os.close(os.open(staging, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise RuntimeError("could not block the staging folder")
+    time.sleep(3)  # every staging write fails with an OSError meanwhile
     staging.unlink()
-    parked.rename(staging)
+    staging.mkdir(exist_ok=True)
+    for away in parked:  # staged files of notices in flight go back
+        for path in away.iterdir():
+            path.rename(staging / path.name)
+        away.rmdir()
 
 
 FAULTS = {
