@@ -49,40 +49,50 @@ def _open_recorded(access: ProtectedValueAccess, open_value):
 
 
 @sensitive_variables()
-def contact_reveal(
-    *, user, case: Case, contact_point: ContactPoint, reason: str, reason_text: str = ""
-) -> str:
-    """Decrypt one contact point for ``user`` and record who, when, which and why.
-
-    The record is written first: no value is returned without it. If the value
-    cannot be opened, ``ProtectedValueError`` is raised and the record says so.
-    The caller has already scoped ``case`` to the user and ``contact_point`` to
-    the case (cases/selectors.py).
-    """
+def _reveal_recorded(
+    *, user, case: Case, person_id, field: str, reason, reason_text, open_value, contact_point=None
+):
+    """Record who, when, which field and why (the access record and its timeline
+    and audit entries, in one transaction), then open the value. No value is
+    returned without its record; one that will not open is recorded as failed."""
     reason_text = _check_reason(reason, reason_text)
     with transaction.atomic():
         access = ProtectedValueAccess.objects.create(
             user=user,
             case=case,
-            person_id=contact_point.person_id,
+            person_id=person_id,
             contact_point=contact_point,
-            field=f"contact:{contact_point.kind}",
+            field=field,
             reason=reason,
             reason_text=reason_text,
         )
+        detail = {"person": str(person_id), "field": field, "access": access.pk, "reason": reason}
+        if contact_point is not None:
+            detail["contact_point"] = str(contact_point.pk)
         CaseEvent.objects.record(
-            case=case,
-            kind=CaseEvent.Kind.CONTACT_REVEALED,
-            actor=user,
-            detail={
-                "person": str(contact_point.person_id),
-                "contact_point": str(contact_point.pk),
-                "field": access.field,
-                "access": access.pk,
-                "reason": reason,
-            },
+            case=case, kind=CaseEvent.Kind.CONTACT_REVEALED, actor=user, detail=detail
         )
-    value = _open_recorded(access, lambda: protected.reveal(contact_point, "value"))
+    return _open_recorded(access, open_value)
+
+
+@sensitive_variables()
+def contact_reveal(
+    *, user, case: Case, contact_point: ContactPoint, reason: str, reason_text: str = ""
+) -> str:
+    """Decrypt one contact point for ``user``, recorded first (``_reveal_recorded``).
+    If the value cannot be opened, ``ProtectedValueError`` is raised and the record
+    says so. The caller has already scoped ``case`` to the user and
+    ``contact_point`` to the case (cases/selectors.py)."""
+    value = _reveal_recorded(
+        user=user,
+        case=case,
+        person_id=contact_point.person_id,
+        contact_point=contact_point,
+        field=f"contact:{contact_point.kind}",
+        reason=reason,
+        reason_text=reason_text,
+        open_value=lambda: protected.reveal(contact_point, "value"),
+    )
     log.info("user %s revealed contact point %s on case %s", user.pk, contact_point.pk, case.pk)
     return value
 
@@ -92,28 +102,15 @@ def ssn_reveal_last_four(
     *, user, case: Case, person: Person, reason: str, reason_text: str = ""
 ) -> str | None:
     """The last four digits of a person's SSN (the full number is never shown)."""
-    reason_text = _check_reason(reason, reason_text)
-    with transaction.atomic():
-        access = ProtectedValueAccess.objects.create(
-            user=user,
-            case=case,
-            person=person,
-            field="ssn:last4",
-            reason=reason,
-            reason_text=reason_text,
-        )
-        CaseEvent.objects.record(
-            case=case,
-            kind=CaseEvent.Kind.CONTACT_REVEALED,
-            actor=user,
-            detail={
-                "person": str(person.pk),
-                "field": "ssn:last4",
-                "access": access.pk,
-                "reason": reason,
-            },
-        )
-    ssn = _open_recorded(access, lambda: protected.reveal(person, "ssn"))
+    ssn = _reveal_recorded(
+        user=user,
+        case=case,
+        person_id=person.pk,
+        field="ssn:last4",
+        reason=reason,
+        reason_text=reason_text,
+        open_value=lambda: protected.reveal(person, "ssn"),
+    )
     log.info("user %s revealed SSN last four of person %s on case %s", user.pk, person.pk, case.pk)
     return None if ssn is None else ssn[-4:]
 
