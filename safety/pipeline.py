@@ -38,7 +38,7 @@ from django.utils.html import strip_tags
 from django.views.decorators.debug import sensitive_variables
 
 from cases.models import ContactPoint, Notice, Participant, RemedyKind
-from safety import notices, protected
+from safety import notices, protected, requeue
 from safety.gate import GATE_ERROR
 
 log = logging.getLogger(__name__)
@@ -382,12 +382,34 @@ def deliver(notice_id: int) -> str:
     return "sent"
 
 
+class DispatchInterrupted(Exception):
+    """The database went away in the middle of a chunk: nothing is wrong with its
+    notices, which stay as they were (released, or sent and left for the sweeper
+    to publish). The chunk's task is retried; notices already sent are skipped."""
+
+
+def interrupt_if_connection_lost(exc: Exception, notice_id: int) -> None:
+    """Raise DispatchInterrupted if ``exc`` came from losing the database
+    connection itself (the server restarted, stopped, or could not be reached),
+    not from this notice's statements. The dead connection is closed, so the
+    retry connects afresh."""
+    raw = connection.connection
+    if raw is None or raw.closed:
+        log.warning("database connection lost at notice %s; the task will be retried", notice_id)
+        connection.close()
+        raise DispatchInterrupted(notice_id) from exc
+
+
 def dispatch_chunk(notice_ids: list[int]) -> Counter:
     """Deliver each notice on its own: one failure never stops the rest, and a
-    notice that fails for a database reason is held with ``gate_error``. If the
-    outbox itself fails (disk full, permissions: an OSError), nothing is wrong with
-    the notice: it stays released and the error stops the chunk, whose task is
-    retried (autoretry_for); notices already sent are skipped then."""
+    notice that fails for a database reason is held with ``gate_error``.
+
+    Two failures say nothing about a notice and stop the chunk instead, which
+    leaves the notice released for its task to retry (autoretry_for): the outbox
+    failing (disk full, permissions: an OSError) and the database connection
+    lost (DispatchInterrupted). Notices already sent are skipped on the retry; if
+    the retries run out, the sweeper queues what is still released again
+    (safety.requeue)."""
     counts: Counter = Counter()
     for notice_id in notice_ids:
         try:
@@ -397,19 +419,29 @@ def dispatch_chunk(notice_ids: list[int]) -> Counter:
         except OSError:
             log.exception("the outbox failed for notice %s; the chunk will be retried", notice_id)
             raise
-        except Exception:
+        except Exception as exc:
+            interrupt_if_connection_lost(exc, notice_id)
             log.exception("delivering notice %s failed; holding it", notice_id)
             try:
                 _hold(notice_id, GATE_ERROR)
             except Exception:
-                log.exception("could not hold notice %s; it stays released", notice_id)
+                log.exception(
+                    "could not hold notice %s; it stays released (requeued later)", notice_id
+                )
             counts["failed"] += 1
     return counts
 
 
-def released_chunks(size: int | None = None) -> list[list[int]]:
+def released_chunks(
+    size: int | None = None, *, released_before: dt.datetime | None = None
+) -> list[list[int]]:
+    """The released notices' ids in chunks (only those released before the given
+    moment, if one is given)."""
     size = size or settings.NOTICE_DISPATCH_CHUNK
-    ids = list(Notice.objects.filter(status="released").order_by("id").values_list("id", flat=True))
+    released = Notice.objects.filter(status="released")
+    if released_before is not None:
+        released = released.filter(decided_at__lt=released_before)
+    ids = list(released.order_by("id").values_list("id", flat=True))
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
@@ -423,10 +455,12 @@ def sweep_grace() -> dt.timedelta:
 
 
 def sweep() -> Counter:
-    """Finish what a crashed worker left. A notice marked sent more than a few
-    minutes ago but never published is published from its staged file, or
-    rendered again (with the leak check) if that file is gone. Staged files of
-    notices that were not sent are discarded. Only one sweep runs at a time."""
+    """Finish what a crashed worker or a lost message left. A notice marked sent
+    more than a few minutes ago but never published is published from its staged
+    file, or rendered again (with the leak check) if that file is gone. Staged
+    files of notices that were not sent are discarded. Released notices whose
+    task the broker lost are queued again (safety.requeue). Only one sweep runs
+    at a time."""
     if connection.in_atomic_block:
         raise RuntimeError("sweep() must not run inside a transaction")
     counts: Counter = Counter()
@@ -475,6 +509,9 @@ def sweep() -> Counter:
                 if path.stat().st_mtime < cutoff.timestamp():
                     path.unlink(missing_ok=True)
                     counts["discarded"] += 1
+        requeued = requeue.requeue_orphans()
+        if requeued:
+            counts["requeued"] = requeued
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [SWEEP_LOCK])

@@ -1,6 +1,17 @@
 from celery import shared_task
 
 from safety import services
+from safety.pipeline import DispatchInterrupted
+
+# A chunk stopped by the outbox failing or the database going away is retried
+# with a growing wait (up to about four minutes in all); after that the sweeper
+# queues what is still released again (safety.requeue).
+RETRY = {
+    "acks_late": True,
+    "autoretry_for": (OSError, DispatchInterrupted),
+    "retry_backoff": True,
+    "max_retries": 8,
+}
 
 
 @shared_task(name="safety.tasks.apply_fvi_removals", ignore_result=True)
@@ -44,14 +55,7 @@ def notice_cycle() -> None:
         raise
 
 
-@shared_task(
-    name="safety.tasks.dispatch_notices",
-    ignore_result=True,
-    acks_late=True,
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    max_retries=5,
-)
+@shared_task(name="safety.tasks.dispatch_notices", ignore_result=True, **RETRY)
 def dispatch_notices(notice_ids: list[int], run_id: int | None = None) -> None:
     """Deliver one chunk; with ``run_id``, add its counts to that notice run."""
     from safety import pipeline, runs
@@ -68,18 +72,15 @@ def sweep_notices() -> None:
     pipeline.sweep()
 
 
-@shared_task(
-    name="safety.tasks.send_notice",
-    ignore_result=True,
-    acks_late=True,
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    max_retries=5,
-)
+@shared_task(name="safety.tasks.send_notice", ignore_result=True, **RETRY)
 def send_notice(notice_id: int) -> None:
     """One notice now (a supervisor's release, a notice to the protected person):
     gate it if it is pending, then deliver it the same way as a chunk."""
     from safety import notices, pipeline
 
-    notices.gate_pending([notice_id])
+    try:
+        notices.gate_pending([notice_id])
+    except Exception as exc:
+        pipeline.interrupt_if_connection_lost(exc, notice_id)
+        raise
     pipeline.dispatch_chunk([notice_id])

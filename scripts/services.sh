@@ -254,6 +254,35 @@ stop() {
   fi
 }
 
+# For the fault suite (tests/faults), on its own services (SAFE_ACCESS_LOCAL):
+# PostgreSQL stopped as a crash would (immediate: no checkpoint, crash recovery
+# on the next start), and Redis stopped keeping its data on disk (what a SIGTERM
+# does to a Redis that persists) or losing it. 'start' brings either back on the
+# same port.
+kill_pg() {
+  pg_running || die "PostgreSQL is not running"
+  local pid
+  pid=$(pg_pid)
+  as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m immediate -w stop >/dev/null
+  wait_gone "$pid" 50 || true
+}
+stop_redis_keeping() {
+  # shellcheck source=/dev/null
+  if [ -f "$PORTS" ]; then . "$PORTS"; fi
+  REDIS_PASSWORD=$(cat "$KEYS/redis_password")
+  redis_running || die "Redis is not running"
+  local pid
+  pid=$(redis_pid)
+  case "${1:-}" in
+    keep) rcli SHUTDOWN SAVE >/dev/null || true ;;
+    drop) rcli SHUTDOWN NOSAVE >/dev/null || true ;;
+    *) die "usage: $0 stop-redis keep|drop" ;;
+  esac
+  wait_gone "$pid" 50 || die "Redis (pid $pid) did not stop"
+  rm -f "$RPID"
+  if [ "$1" = drop ]; then rm -f "$RDIR/dump.rdb"; fi
+}
+
 status() {
   if pg_running; then echo "postgresql: running"; else echo "postgresql: stopped"; fi
   if redis_running; then echo "redis: running"; else echo "redis: stopped"; fi
@@ -263,5 +292,7 @@ case "${1:-start}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) die "usage: $0 start|stop|status" ;;
+  kill-pg) kill_pg ;;
+  stop-redis) stop_redis_keeping "${2:-}" ;;
+  *) die "usage: $0 start|stop|status|kill-pg|stop-redis keep|drop" ;;
 esac

@@ -34,3 +34,9 @@ for po in locale/*/LC_MESSAGES/django.po; do msgfmt --check -o /dev/null "$po"; 
 
 say "pytest (real PostgreSQL and Redis, headless Chromium)"
 DJANGO_ALLOW_ASYNC_UNSAFE=true "$VENV/bin/pytest" "$@"
+
+# The fault suite restarts PostgreSQL and Redis, so it runs on services of its own
+# (scripts/faults.sh). 'make test PYTEST_ARGS=...' runs only the tests asked for.
+if [ "$#" -eq 0 ]; then
+  "$ROOT/scripts/faults.sh"
+fi

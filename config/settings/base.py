@@ -34,6 +34,9 @@ NOTICE_DISPATCH_CHUNK = env.int("NOTICE_DISPATCH_CHUNK", default=200)
 # The sweeper leaves a notice marked sent but not yet in the outbox alone this long
 # (a worker may still be publishing it), then publishes it itself.
 NOTICE_SWEEP_GRACE_SECONDS = env.int("NOTICE_SWEEP_GRACE_SECONDS", default=300)
+# A notice released this long ago and still waiting, when the broker holds no task
+# at all, lost its task (Redis restarted empty, say): the sweeper queues it again.
+NOTICE_REQUEUE_AFTER_SECONDS = env.int("NOTICE_REQUEUE_AFTER_SECONDS", default=600)
 # Staff are prompted this many days before an ACP certification expires.
 ACP_EXPIRY_WARNING_DAYS = env.int("ACP_EXPIRY_WARNING_DAYS", default=60)
 # How long "break the glass" access to a case outside one's scope lasts.
@@ -241,6 +244,10 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task running when the broker goes away finishes its work (every delivery
+# re-checks the gate as it is marked sent); its acknowledgement is lost with the
+# connection, so the broker hands it out again later and it skips what is done.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # With acks_late, an unacknowledged task is redelivered after this many seconds; it
 # must exceed the hard time limit or a long task would run twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}

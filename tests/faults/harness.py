@@ -4,10 +4,15 @@ invariants, checked in SQL against the final state.
 
 The worker processes run this project's code against the test database (the
 test's own committed rows), the test Redis database and a private outbox.
+
+The suite runs on a PostgreSQL and a Redis of its own (scripts/faults.sh starts
+them under .local/faults and says where in FAULT_LOCAL), because it stops and
+restarts them.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -49,14 +54,63 @@ def seed(cases: int = CASES) -> None:
         )
 
 
+def fault_services() -> Path:
+    """The folder of the suite's own services (scripts/faults.sh)."""
+    local = os.environ.get("FAULT_LOCAL")
+    if not local:
+        raise RuntimeError(
+            "the fault suite stops and restarts PostgreSQL and Redis, so it runs on "
+            "services of its own: run it with scripts/faults.sh (make test and "
+            "make faults do)"
+        )
+    return Path(local)
+
+
+def services(*args: str) -> None:
+    """scripts/services.sh on the suite's own services (start, kill-pg,
+    stop-redis keep|drop)."""
+    subprocess.run(  # noqa: S603 - our own script, fixed arguments
+        [str(ROOT / "scripts" / "services.sh"), *args],
+        env={**os.environ, "SAFE_ACCESS_LOCAL": str(fault_services())},
+        check=True,
+        stdout=subprocess.DEVNULL,
+        timeout=120,
+    )
+
+
 def broker() -> redis.Redis:
     return redis.Redis.from_url(settings.CELERY_BROKER_URL)
 
 
+def _messages() -> list[bytes]:
+    r = broker()
+    return r.lrange(QUEUE, 0, -1) + list(r.hvals("unacked"))
+
+
 def queued() -> int:
     """Messages waiting in the queue or delivered but not yet acknowledged."""
-    r = broker()
-    return r.llen(QUEUE) + r.hlen("unacked")
+    return len(_messages())
+
+
+def queued_notice_ids() -> set[int]:
+    """The notices named by a message the broker holds (waiting, or delivered and
+    not acknowledged): a task of dispatch_notices (a chunk) or send_notice (one)."""
+    ids: set[int] = set()
+    for raw in _messages():
+        message = json.loads(raw)
+        if isinstance(message, list):  # unacknowledged: [message, exchange, routing key]
+            message = message[0]
+        if message["headers"]["task"] not in (
+            "safety.tasks.dispatch_notices",
+            "safety.tasks.send_notice",
+        ):
+            continue
+        body = message["body"]
+        if message["properties"].get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        first = json.loads(body)[0][0]
+        ids.update(first if isinstance(first, list) else [first])
+    return ids
 
 
 class Worker:
@@ -131,6 +185,7 @@ class Worker:
 
 
 def counts() -> dict[str, int]:
+    """Notices by status."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT status, count(*) FROM cases_notice GROUP BY status")
         return dict(cursor.fetchall())
@@ -160,6 +215,7 @@ class Result:
     held_but_delivered: int = 0
     lost: int = 0
     duplicates: int = 0
+    requeued: int = 0  # notices the sweeper queued again (their task was lost)
     recovery_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -188,14 +244,14 @@ def invariants(outbox: Path, result: Result, *, holds_added: dict | None = None)
                            WHEN late.case_id IS NOT NULL THEN n.sent_at > late.at
                            ELSE coalesce(cardinality(notice_gate_of(n, true, true)), 1) > 0
                        END),
-                   count(*) FILTER (WHERE status IN ('pending', 'released')
+                   array_agg(n.id) FILTER (WHERE status IN ('pending', 'released')
                                      OR (status = 'sent' AND published_at IS NULL))
               FROM cases_notice n
               LEFT JOIN late ON late.case_id = n.case_id
             """,
             [list(late), list(late.values())],
         )
-        total, delivered, held, cancelled, held_but_delivered, open_ = cursor.fetchone()
+        total, delivered, held, cancelled, held_but_delivered, open_ids = cursor.fetchone()
         cursor.execute("SELECT id FROM cases_notice WHERE status = 'sent'")
         sent_ids = {row[0] for row in cursor.fetchall()}
     files: dict[int, list[str]] = {}
@@ -211,7 +267,8 @@ def invariants(outbox: Path, result: Result, *, holds_added: dict | None = None)
         cancelled,
     )
     result.held_but_delivered = held_but_delivered + len(unsent_files)
-    result.lost = open_ if queued() == 0 else 0
+    # Open and not named by any message the broker holds: nothing will finish it.
+    result.lost = len(set(open_ids or []) - queued_notice_ids())
     result.duplicates = len(wrong)
     if missing_files:
         result.notes.append(f"{len(missing_files)} sent notices have no document")

@@ -5,11 +5,9 @@ with every kind of hold, the nightly cycle queued on the real broker, real Celer
 workers (prefork), and a fault at the start, the middle or the end of the
 dispatch. After recovery (the worker restarted where it stopped, the sweeper
 run), the final state must show nothing delivered while held, nothing lost,
-nothing delivered twice. `make faults` runs it larger and writes
-docs/reliability.md (scripts/reliability_report.py).
-
-This slice covers faults 1, 2, 5, 6, 7 and 8 of issue 6; Redis and PostgreSQL
-restarts (3, 4) come next."""
+nothing delivered twice. It runs on a PostgreSQL and a Redis of its own
+(scripts/faults.sh), which faults 3 and 4 stop and restart. `make faults` runs
+it larger and writes docs/reliability.md (scripts/reliability_report.py)."""
 
 from __future__ import annotations
 
@@ -44,8 +42,10 @@ SAFETY_TABLES = [
 @pytest.fixture
 def night(settings, outbox):
     """The database seeded and the night's chunks queued; the broker emptied first."""
+    harness.fault_services()  # only on the suite's own services
     settings.NOTICE_DISPATCH_CHUNK = harness.CHUNK
     settings.NOTICE_SWEEP_GRACE_SECONDS = 0
+    settings.NOTICE_REQUEUE_AFTER_SECONDS = 0
     broker = harness.broker()
     broker.delete(harness.QUEUE, "unacked", "unacked_index")
     harness.seed()
@@ -63,9 +63,18 @@ def night(settings, outbox):
     broker.delete(harness.QUEUE, "unacked", "unacked_index")
 
 
+def _released() -> int:
+    return harness.counts().get("released", 0)
+
+
 def _run(night, fault: str, point: str, inject) -> harness.Result:
+    """Inject the fault once the dispatch reaches its point; then recover as
+    production would: workers carry on (or a new one starts), and the sweeper
+    (every ten minutes on the beat) runs once the broker has nothing left or
+    every notice is decided. Settled means nothing released and nothing waiting."""
     worker = harness.Worker(night["outbox"])
-    injected = time.monotonic()
+    injected = recovered = time.monotonic()
+    requeued = 0
     try:
         target = max(1, int(night["released"] * POINTS[point]))
         assert harness.wait_until(lambda: harness.sent() >= target, timeout=180), (
@@ -73,17 +82,20 @@ def _run(night, fault: str, point: str, inject) -> harness.Result:
         )
         injected = time.monotonic()
         worker = inject(worker, night) or worker
+        harness.wait_until(lambda: _released() == 0 or harness.queued() == 0, timeout=240)
+        requeued = pipeline.sweep()["requeued"]  # queues again what the broker lost
         settled = harness.wait_until(
-            lambda: harness.queued() == 0 and harness.counts().get("released", 0) == 0,
-            timeout=240,
+            lambda: _released() == 0 and harness.broker().llen(harness.QUEUE) == 0, timeout=240
         )
+        recovered = time.monotonic()
     finally:
         worker.stop()
         if night.get("restore"):
             night.pop("restore")()
-    pipeline.sweep()  # what the sweeper's beat schedule does every ten minutes
+    pipeline.sweep()  # publishes what a killed process marked sent and left staged
     result = harness.Result(fault=fault, point=point)
-    result.recovery_seconds = round(time.monotonic() - injected, 1)
+    result.recovery_seconds = round(recovered - injected, 1)
+    result.requeued = requeued
     if not settled:
         result.notes.append(f"not settled after 240 s: {harness.counts()}")
     return harness.invariants(night["outbox"], result, holds_added=night["holds_added"])
@@ -101,6 +113,27 @@ def _warm_shutdown(worker, night):
     """2. SIGTERM: the worker finishes what it is doing and stops; a new one carries on."""
     worker.stop(signal.SIGTERM)
     return harness.Worker(night["outbox"])
+
+
+def _redis_restarted(keep: bool):
+    def inject(worker, night):
+        """3. Redis stopped mid-run for a few seconds, then started again: with
+        its data (saved on the way down, as a persisting Redis does), or empty
+        (every queued and unacknowledged message lost)."""
+        harness.services("stop-redis", "keep" if keep else "drop")
+        time.sleep(3)
+        harness.services("start")
+
+    return inject
+
+
+def _postgres_restarted(worker, night):
+    """4. PostgreSQL stopped in immediate mode (as a crash: no shutdown checkpoint,
+    every connection cut), down for a few seconds, then started (crash recovery)."""
+    harness.services("kill-pg")
+    time.sleep(3)
+    harness.services("start")
+    connection.close()  # this process's own connection died with the server
 
 
 def _deliver_every_chunk_again(worker, night):
@@ -185,6 +218,9 @@ def _outbox_fails(worker, night):
 FAULTS = {
     "1 kill -9 of a pool process": _kill_a_pool_process,
     "2 warm shutdown (SIGTERM)": _warm_shutdown,
+    "3a Redis restarted with its data": _redis_restarted(keep=True),
+    "3b Redis restarted empty": _redis_restarted(keep=False),
+    "4 PostgreSQL restarted (immediate)": _postgres_restarted,
     "5 same chunks twice at once": _deliver_every_chunk_again,
     "6 holds between release and send": _holds_between_release_and_send,
     "7 safety tables unreadable": _safety_tables_unreadable,
