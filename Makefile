@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PY := .venv/bin/python
 
-.PHONY: help run test faults services stop bootstrap lint migrate seed otp shell clean
+.PHONY: help run test faults bench bench-small services stop bootstrap lint migrate seed otp shell clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,7 +18,14 @@ faults: ## The fault suite at a larger size (FAULT_CASES=1500) on its own servic
 	@scripts/bootstrap.sh && rm -f .local/faults.jsonl && \
 	  FAULT_CASES=$${FAULT_CASES:-1500} FAULT_CHUNK=$${FAULT_CHUNK:-50} FAULT_RESULTS=$(CURDIR)/.local/faults.jsonl \
 	  scripts/faults.sh && \
-	  $(PY) scripts/reliability_report.py .local/faults.jsonl --cases $${FAULT_CASES:-1500}
+	  $(PY) scripts/reliability_report.py .local/faults.jsonl --cases $${FAULT_CASES:-1500} --chunk $${FAULT_CHUNK:-50}
+
+bench: services ## Benchmarks on 1,000,000 cases (database built once, then reused); writes docs/performance.md
+	@. .local/env && $(PY) benchmarks/run.py --out docs/performance.md $(BENCH_ARGS)
+
+bench-small: services ## A quick pass of the benchmarks on 5,000 cases; writes .local/bench/small.md
+	@. .local/env && $(PY) benchmarks/run.py --cases 5000 --database safe_access_bench_small \
+	  --gate-notices 5000 --dispatch 200 --searches 20 --out .local/bench/small.md $(BENCH_ARGS)
 
 bootstrap: ## Install system packages, .venv, Python deps, USWDS assets (idempotent)
 	@scripts/bootstrap.sh

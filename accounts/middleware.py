@@ -20,6 +20,11 @@ SESSION_EXPIRED_FLAG = "sa_session_expired"
 
 
 BACKGROUND_REFRESH = "X-Background-Refresh"
+# Activity is recorded at most once a minute: a page within a minute of the last
+# recorded one leaves the session unchanged, so most pages do not write it (one
+# UPDATE fewer each). An idle session therefore ends between SESSION_IDLE_TIMEOUT
+# less a minute and SESSION_IDLE_TIMEOUT after the last page.
+ACTIVITY_RESOLUTION = 60
 
 
 class SessionExpiryMiddleware:
@@ -46,7 +51,9 @@ class SessionExpiryMiddleware:
                 log.info("session expired for user %s", request.user.pk)
                 logout(request)
                 request.session[SESSION_EXPIRED_FLAG] = True
-            elif request.headers.get(BACKGROUND_REFRESH) != "1":
+            elif request.headers.get(BACKGROUND_REFRESH) != "1" and (
+                SESSION_LAST_SEEN not in session or now - last_seen >= ACTIVITY_RESOLUTION
+            ):
                 # A page refreshing itself (notice-run progress) is not someone at
                 # the desk: it never keeps an idle session alive.
                 session[SESSION_LAST_SEEN] = now

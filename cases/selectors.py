@@ -14,7 +14,7 @@ from datetime import date
 
 from django.conf import settings
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
 from django.http import Http404
 from django.utils import timezone
 
@@ -52,22 +52,34 @@ def cases_visible_to(user) -> QuerySet[Case]:
     return Case.objects.filter(scope)
 
 
-def case_get_for_user(user, case_id) -> Case:
+def _with_last_review(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """The case's latest safety review, read in the same query as the case
+    (``last_review_outcome``, ``last_review_at``): the case page shows it."""
+    from safety.models import SafetyReview
+
+    latest = SafetyReview.objects.filter(case=OuterRef("pk")).order_by("-reviewed_at", "-pk")
+    return cases.annotate(
+        last_review_outcome=Subquery(latest.values("outcome")[:1]),
+        last_review_at=Subquery(latest.values("reviewed_at")[:1]),
+    )
+
+
+def case_get_for_user(user, case_id, *, with_last_review: bool = False) -> Case:
     """The case, if the user may see it; otherwise Http404 (missing or not theirs).
 
     A case outside the user's scope is theirs only while a break-the-glass grant
-    they made for it lasts; ``case.break_glass`` is that grant (None in scope)."""
+    they made for it lasts; ``case.break_glass`` is that grant (None in scope).
+    ``with_last_review`` reads the latest safety review along with it (for
+    case_detail)."""
     try:
         case_id = int(case_id)
     except (ValueError, TypeError):
         raise Http404 from None
     cases = Case.objects.select_related("office", "unit", "caseworker")
-    case = (
-        cases_visible_to(user)
-        .select_related("office", "unit", "caseworker")
-        .filter(pk=case_id)
-        .first()
-    )
+    scoped = cases_visible_to(user).select_related("office", "unit", "caseworker")
+    if with_last_review:
+        cases, scoped = _with_last_review(cases), _with_last_review(scoped)
+    case = scoped.filter(pk=case_id).first()
     if case is not None:
         case.break_glass = None
         return case
@@ -205,7 +217,8 @@ EVENTS_SHOWN = 50
 
 
 def case_detail(case: Case) -> dict:
-    """Everything the case page shows, in a fixed number of queries."""
+    """Everything the case page shows, in a fixed number of queries. ``case`` is
+    read by case_get_for_user(…, with_last_review=True)."""
     from safety.models import (
         AddressConfidentialityEnrollment,
         FamilyViolenceIndicator,
@@ -248,15 +261,25 @@ def case_detail(case: Case) -> dict:
         "participants": participants,
         "flagged": any(p.person.active_fvis for p in participants),
         "gate": [(labels[r], d) for r, d in gate.decide_all(case.pk)],
-        "last_review": SafetyReview.objects.filter(case=case).order_by("-reviewed_at").first(),
+        "last_review": SafetyReview(
+            case=case, outcome=case.last_review_outcome, reviewed_at=case.last_review_at
+        )
+        if case.last_review_outcome
+        else None,
         "court_holds": list(CourtOrderHold.objects.filter(case=case, lifted_on__isnull=True)),
         "order": case.orders.order_by("-order_date", "-id").first(),
         "remedies": list(case.remedies.order_by("kind")),
-        "notes": list(CaseNote.objects.filter(case=case).select_related("author")[:NOTES_SHOWN]),
-        "notes_total": CaseNote.objects.filter(case=case).count(),
-        "events": list(CaseEvent.objects.filter(case=case).select_related("actor")[:EVENTS_SHOWN]),
-        "events_total": CaseEvent.objects.filter(case=case).count(),
+        **_latest_with_total("notes", CaseNote.objects.filter(case=case), "author", NOTES_SHOWN),
+        **_latest_with_total("events", CaseEvent.objects.filter(case=case), "actor", EVENTS_SHOWN),
     }
+
+
+def _latest_with_total(name: str, rows: QuerySet, related: str, shown: int) -> dict:
+    """The first ``shown`` rows and how many there are in all, in one query: the
+    total is a window count over the whole set, which PostgreSQL computes before
+    the LIMIT (one query where a list and a COUNT would be two)."""
+    latest = list(rows.select_related(related).annotate(total=Window(Count("pk")))[:shown])
+    return {name: latest, f"{name}_total": latest[0].total if latest else 0}
 
 
 def contact_point_for_case(case: Case, contact_id) -> ContactPoint:

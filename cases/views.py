@@ -86,7 +86,7 @@ def case_search(request):
 @access(CASELOAD)
 @require_GET
 def case_detail(request, case_id: int):
-    case = selectors.case_get_for_user(request.user, case_id)
+    case = selectors.case_get_for_user(request.user, case_id, with_last_review=True)
     return render(request, "cases/detail.html", {"case": case, **selectors.case_detail(case)})
 
 

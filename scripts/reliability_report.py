@@ -95,6 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("results", type=Path)
     parser.add_argument("--cases", type=int, default=int(os.environ.get("FAULT_CASES", "150")))
+    parser.add_argument("--chunk", type=int, default=int(os.environ.get("FAULT_CHUNK", "10")))
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "reliability.md")
     args = parser.parse_args()
     rows = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
@@ -104,7 +105,8 @@ def main() -> None:
         "",
         f"Produced by `scripts/reliability_report.py` from a run of `tests/faults/` on "
         f"{dt.date.today().isoformat()}: {len(rows)} scenarios, {args.cases} seeded cases "
-        "each (every hold source mixed in), real PostgreSQL, Redis and Celery prefork "
+        f"each (every hold source mixed in), chunks of {args.chunk} notices, real "
+        "PostgreSQL, Redis and Celery prefork "
         "workers (2 processes). Regenerate with `make faults` (larger) or see the "
         "script's header. `make test` runs the same scenarios at 150 cases, in chunks "
         "of 10.",

@@ -15,6 +15,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles
+from accounts.middleware import SESSION_LAST_SEEN, SESSION_STARTED
 from tests.factories import UserFactory
 
 
@@ -32,6 +33,8 @@ def verified_client(user, client: Client | None = None) -> Client:
     device = TOTPDevice.objects.get(user=user, confirmed=True)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    # As after a real sign-in's first page: the session's clock has started.
+    session[SESSION_STARTED] = session[SESSION_LAST_SEEN] = time.time()
     session.save()
     return client
 

@@ -6,9 +6,11 @@ import time
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.middleware import SESSION_LAST_SEEN, SESSION_STARTED
+from accounts.middleware import ACTIVITY_RESOLUTION, SESSION_LAST_SEEN, SESSION_STARTED
 from tests.conftest import verified_client
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +74,23 @@ def test_activity_keeps_an_idle_session_alive(caseworker, settings):
     last_seen = client.session[SESSION_LAST_SEEN]
     assert time.time() - last_seen < 5
     assert client.get(HOME).status_code == 200
+
+
+def test_activity_is_recorded_at_most_once_a_minute(caseworker):
+    """A page within a minute of the last recorded activity does not write the
+    session (one UPDATE fewer per page); after a minute it does."""
+    client = verified_client(caseworker)
+    _aged(client, idle=ACTIVITY_RESOLUTION - 10, age=ACTIVITY_RESOLUTION)
+    before = client.session[SESSION_LAST_SEEN]
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(HOME).status_code == 200
+    assert client.session[SESSION_LAST_SEEN] == before
+    assert not [
+        q for q in queries.captured_queries if "UPDATE" in q["sql"] and "django_session" in q["sql"]
+    ]
+    _aged(client, idle=ACTIVITY_RESOLUTION + 1, age=ACTIVITY_RESOLUTION * 2)
+    assert client.get(HOME).status_code == 200
+    assert time.time() - client.session[SESSION_LAST_SEEN] < 5
 
 
 def test_a_page_refreshing_itself_never_keeps_an_idle_session_alive(supervisor, settings):

@@ -246,8 +246,7 @@ def test_case_page_queries_do_not_grow_with_the_case(caseworker, case):
         CaseNote(case=case, author=caseworker, body="n") for _ in range(50)
     )
     CaseEvent.objects.bulk_create(CaseEvent(case=case, kind="edited") for _ in range(80))
-    assert count() == small
-    # Issue 7 asks for at most 15 per main page; the case page needs work there.
+    assert count() == small  # at most 15: tests/test_queries_per_page.py
     assert small <= 25
 
 

@@ -1,38 +1,20 @@
-"""The gate over N pending notices, beside its floor: one plain set-based
-UPDATE ... FROM making the same decision on the same data.
+"""Figure 1: the gate over N pending notices, beside its floor: one plain
+set-based UPDATE ... FROM making the same decision on the same data.
 
-Not a test: it asserts nothing about time; it prints the figures (and checks
-that both statements reach the same decisions). Run it on a seed_scale database:
-
-    DJANGO_SETTINGS_MODULE=config.settings.local DATABASE_URL=postgres://…/safe_access_bench \\
-        .venv/bin/python benchmarks/gate_vs_update.py --notices 1000000
-
-It adds a deterministic mix of hold sources the first time (reviews on 90% of
-cases, FVIs, good-cause claims, court holds, pauses, per-remedy plan entries),
-creates the pending notices, and times each statement in a transaction that is
-rolled back, so runs can be repeated.
-"""
+The hold mix (cases.scale.HOLD_MIX) is added the first time; pending notices are
+made for the first N remedies; each statement runs in a transaction that is
+rolled back, alternately, ``repeat`` times, and the decisions of the two are
+compared (they must be identical)."""
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
-import sys
-import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+from django.db import connection
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.db import connection, transaction  # noqa: E402
-
-from cases.scale import HOLD_MIX  # noqa: E402
-from safety import notices  # noqa: E402
+from benchmarks.common import Figure, rolled_back, say
+from cases.scale import HOLD_MIX
+from safety import notices
 
 NOTICES = """
 INSERT INTO cases_notice (case_id, remedy, notice_type, recipient, status, hold_reasons,
@@ -102,66 +84,62 @@ SELECT CASE WHEN status = 'released' THEN 'released' ELSE 'held:' || r END, coun
 """
 
 
-class Rollback(Exception):
-    pass
+def _outcome() -> list:
+    with connection.cursor() as cursor:
+        cursor.execute(OUTCOME)
+        return cursor.fetchall()
 
 
-def timed(run) -> tuple[float, list]:
-    started = time.perf_counter()
-    outcome = []
-    try:
-        with transaction.atomic():
-            run()
-            elapsed = time.perf_counter() - started
-            with connection.cursor() as cursor:
-                cursor.execute(OUTCOME)
-                outcome = cursor.fetchall()
-            raise Rollback
-    except Rollback:
-        pass
-    return elapsed, outcome
+def _gate() -> list:
+    notices.gate_pending()
+    return _outcome()
 
 
-def floor() -> None:
+def _floor() -> list:
     with connection.cursor() as cursor:
         cursor.execute(FLOOR)
+    return _outcome()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--notices", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+def prepare(count: int) -> int:
+    """The hold mix (once) and ``count`` pending notices; returns how many."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM cases_case")
-        cases = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM safety_safetyreview")
         if cursor.fetchone()[0] == 0:
-            print("adding the hold mix…", flush=True)
+            say("  adding the hold mix")
             cursor.execute(HOLD_MIX)
         # Notices of an earlier run (same due dates) would block the new ones.
         cursor.execute("DELETE FROM cases_notice WHERE status IN ('pending', 'cancelled')")
-        cursor.execute(NOTICES, [args.notices])
+        cursor.execute(NOTICES, [count])
         cursor.execute("SELECT count(*) FROM cases_notice WHERE status = 'pending'")
         pending = cursor.fetchone()[0]
         cursor.execute("ANALYZE cases_notice")
-    print(f"{cases:,} cases, {pending:,} pending notices", flush=True)
+    return pending
+
+
+def measure(count: int, repeat: int) -> list[Figure]:
+    pending = prepare(count)
+    say(f"  {pending:,} pending notices")
     gate_times, floor_times = [], []
-    for _ in range(args.repeat):
-        seconds, gate_outcome = timed(notices.gate_pending)
+    for _ in range(repeat):
+        seconds, gate_outcome = rolled_back(_gate)
         gate_times.append(seconds)
-        seconds, floor_outcome = timed(floor)
+        seconds, floor_outcome = rolled_back(_floor)
         floor_times.append(seconds)
-        print(f"  gate {gate_times[-1]:.1f} s, floor {floor_times[-1]:.1f} s", flush=True)
-    same = gate_outcome == floor_outcome
-    gate_s, floor_s = statistics.median(gate_times), statistics.median(floor_times)
-    print(f"decisions identical: {same}")
-    for key, count in gate_outcome:
-        print(f"  {key}: {count:,}")
-    print(f"gate  (median of {args.repeat}): {gate_s:.2f} s")
-    print(f"floor (median of {args.repeat}): {floor_s:.2f} s")
-    print(f"ratio gate/floor: {gate_s / floor_s:.2f}")
-
-
-if __name__ == "__main__":
-    main()
+        say(f"  gate {gate_times[-1]:.2f} s, floor {floor_times[-1]:.2f} s")
+    if gate_outcome != floor_outcome:
+        raise RuntimeError(
+            f"the gate and its floor decided differently: {gate_outcome} vs {floor_outcome}"
+        )
+    released = dict(gate_outcome).get("released", 0)
+    return [
+        Figure(
+            name=f"Gate over {pending:,} pending notices",
+            unit="s",
+            measured=statistics.median(gate_times),
+            floor=statistics.median(floor_times),
+            target=1.5,
+            note=f"median of {repeat}; decisions identical ({released:,} released, "
+            f"{pending - released:,} held); floor: one plain UPDATE … FROM",
+        )
+    ]
