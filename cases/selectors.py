@@ -129,15 +129,30 @@ def _custodial_prefetch() -> Prefetch:
     )
 
 
-def with_safety_flag(cases: QuerySet[Case]) -> QuerySet[Case]:
-    """Annotate ``has_safety_flag``: someone on the case has a standing FVI."""
+def _flagged() -> Exists:
+    """Someone on the case (OuterRef) has a standing FVI."""
     from safety.models import FamilyViolenceIndicator
 
-    flagged = FamilyViolenceIndicator.objects.filter(
-        removed_at__isnull=True,
-        person__participations__case=OuterRef("pk"),
+    return Exists(
+        FamilyViolenceIndicator.objects.filter(
+            removed_at__isnull=True, person__participations__case=OuterRef("pk")
+        )
     )
-    return cases.annotate(has_safety_flag=Exists(flagged))
+
+
+def mark_safety_flags(cases: list[Case]) -> list[Case]:
+    """Set ``has_safety_flag`` on each of these cases (one query for all). Done on
+    the page's rows only: as an annotation of the whole caseload, PostgreSQL
+    builds the flag for every case in scope before the LIMIT (a hashed subplan
+    over every flagged case: about 240 ms on a 25,000-case caseload)."""
+    flagged = set(
+        Case.objects.filter(pk__in=[c.pk for c in cases])
+        .filter(_flagged())
+        .values_list("pk", flat=True)
+    )
+    for case in cases:
+        case.has_safety_flag = case.pk in flagged
+    return cases
 
 
 @dataclass(frozen=True)
@@ -150,9 +165,9 @@ class CaseloadFilters:
 
 
 def caseload_for_user(user, filters: CaseloadFilters) -> QuerySet[Case]:
-    cases = with_safety_flag(cases_visible_to(user).select_related("office", "caseworker"))
+    cases = cases_visible_to(user).select_related("office", "caseworker")
     if filters.flag in ("yes", "no"):
-        cases = cases.filter(has_safety_flag=filters.flag == "yes")
+        cases = cases.filter(_flagged() if filters.flag == "yes" else ~_flagged())
     if filters.status:
         cases = cases.filter(status=filters.status)
     if filters.program:

@@ -57,7 +57,7 @@ def caseload(request):
         {
             "form": form,
             "page": page,
-            "cases": page.object_list,
+            "cases": selectors.mark_safety_flags(list(page.object_list)),
             "sort": filters.sort,
             "query": query.urlencode(),
             "statuses": dict(CaseStatus.choices),
