@@ -210,14 +210,18 @@ def case_search_for_user(
             for word in name.split():
                 match |= Q(last_name__trigram_similar=word) | Q(first_name__trigram_similar=word)
             people = people.filter(match)
-        # EXISTS, not a join: each case once, however many of its people match.
-        matching = Participant.objects.filter(case=OuterRef("pk"), person__in=people)
-        cases = cases.filter(Exists(matching))
+        # IN over one uncorrelated subquery, not a join: each case once, however
+        # many of its people match, and the trigram match runs once for the whole
+        # search (a correlated EXISTS could repeat it for every case in scope).
+        cases = cases.filter(pk__in=Participant.objects.filter(person__in=people).values("case_id"))
         if name:
+            # The best last-name similarity among the case's people. Not limited
+            # to the matching people: that repeated the whole trigram match once
+            # per case (minutes with thousands of matches); a person who did not
+            # match scores below the threshold anyway, so the order is the same.
             best = (
-                matching.annotate(
-                    similarity=TrigramSimilarity("person__last_name", name.split()[-1])
-                )
+                Participant.objects.filter(case=OuterRef("pk"))
+                .annotate(similarity=TrigramSimilarity("person__last_name", name.split()[-1]))
                 .order_by("-similarity")
                 .values("similarity")[:1]
             )
