@@ -1,10 +1,11 @@
 """Figure 4: name search over every person, as a supervisor runs it
-(cases.selectors.case_search_for_user: trigram match on first and last names,
-scoped to the user's cases, best match first, 50 results), beside the bare
-trigram query over the people table that it is built on.
+(cases.selectors.case_search_for_user: trigram match of the words against the
+list of names on file, people by those names, scoped to the user's cases, best
+match first, 50 results), beside the same search as one bare SQL query with no
+scope and no ORM.
 
 Each query is a real last name from the database with one letter dropped (the
-typo the search must forgive). Median seconds per query, warm cache."""
+typo the search must forgive). Median per query; the two take turns at running first."""
 
 from __future__ import annotations
 
@@ -17,9 +18,14 @@ from django.db import connection
 from benchmarks.common import Figure, say
 from cases.selectors import NAME_SIMILARITY, case_search_for_user
 
+# The same search as bare SQL, without the scope, the case join or the ORM: the
+# spellings on file like the word (trigram, on the short list of names), the
+# people with those names, best last-name match first.
 BARE = """
+WITH spellings AS (SELECT name FROM cases_knownname WHERE name %% %(word)s)
 SELECT id FROM cases_person
- WHERE last_name %% %(word)s OR first_name %% %(word)s
+ WHERE last_name = ANY(ARRAY(SELECT name FROM spellings))
+    OR first_name = ANY(ARRAY(SELECT name FROM spellings))
  ORDER BY similarity(last_name, %(word)s) DESC
  LIMIT 50
 """
@@ -64,17 +70,28 @@ def measure(queries: int) -> list[Figure]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM cases_person")
         people = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM cases_knownname")
+        names = cursor.fetchone()[0]
         cursor.execute("SELECT set_limit(%s)", [NAME_SIMILARITY])
     app_times, bare_times, found = [], [], 0
-    for word in [words[0], *words]:  # the first once more, to warm up
-        started = time.perf_counter()
-        found += len(list(case_search_for_user(user, name=word)))
-        app_times.append(time.perf_counter() - started)
-        started = time.perf_counter()
+
+    def app(word):
+        return len(case_search_for_user(user, name=word))
+
+    def bare(word):
         with connection.cursor() as cursor:
             cursor.execute(BARE, {"word": word})
-            cursor.fetchall()
-        bare_times.append(time.perf_counter() - started)
+            return len(cursor.fetchall())
+
+    for turn, word in enumerate([words[0], *words]):  # the first once more, to warm up
+        # Whichever runs second finds the pages the first read in the cache:
+        # take turns at going first.
+        for name, run in (("app", app), ("bare", bare))[:: 1 if turn % 2 else -1]:
+            started = time.perf_counter()
+            count = run(word)
+            (app_times if name == "app" else bare_times).append(time.perf_counter() - started)
+            if name == "app":
+                found += count
     app_times, bare_times = app_times[1:], bare_times[1:]
     say(f"  {len(words)} searches, {found:,} cases found in the supervisor's scope")
     return [
@@ -85,7 +102,7 @@ def measure(queries: int) -> list[Figure]:
             floor=statistics.median(bare_times) * 1000,
             target=2.0,
             note=f"median of {len(words)} typo'd last names; p95 "
-            f"{statistics.quantiles(app_times, n=20)[-1] * 1000:.1f} ms; floor: bare "
-            "trigram query on cases_person",
+            f"{statistics.quantiles(app_times, n=20)[-1] * 1000:.1f} ms; {names:,} "
+            "spellings on file; floor: the same trigram match and lookup as bare SQL",
         )
     ]

@@ -1,6 +1,8 @@
 """The case record every other part hangs on.
 
-People carry names and dates of birth in the clear (searchable, trigram-indexed);
+People carry names and dates of birth in the clear (searchable: every spelling
+of a name is listed once in KnownName, trigram-indexed, for the typo-tolerant
+search);
 everything that locates a person (addresses, phones, emails, employers) and the
 SSN is sealed at the field level (safety/protected.py) and shown masked until a
 member of staff reveals it for a stated reason (cases/services.py records it).
@@ -94,8 +96,10 @@ class Person(models.Model):
     class Meta:
         ordering = ["last_name", "first_name"]
         indexes = [
-            GinIndex(fields=["last_name"], opclasses=["gin_trgm_ops"], name="person_last_trgm"),
-            GinIndex(fields=["first_name"], opclasses=["gin_trgm_ops"], name="person_first_trgm"),
+            # Exact names: the search finds the spellings by trigram in KnownName,
+            # then the people by these (decision 0013).
+            models.Index(fields=["last_name", "first_name"], name="person_name"),
+            models.Index(fields=["first_name"], name="person_first_name"),
             models.Index(fields=["date_of_birth"], name="person_dob"),
             models.Index(fields=["ssn_index"], name="person_ssn_index"),
         ]
@@ -106,6 +110,25 @@ class Person(models.Model):
     @property
     def full_name(self) -> str:
         return " ".join(p for p in (self.first_name, self.middle_name, self.last_name) if p)
+
+
+class KnownName(models.Model):
+    """Every spelling of a first or last name on file, once. The typo-tolerant
+    search matches the words typed against this short list (trigram index), then
+    finds the people by exact name (decision 0013). Kept by a trigger on
+    cases_person (cases/sql/known_names_v1.sql), so no write path can forget it.
+    A name alone, linked to nobody; never removed (a name no one has any more
+    simply finds no one)."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+
+    class Meta:
+        indexes = [
+            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="known_name_trgm"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class CaseStatus(models.TextChoices):

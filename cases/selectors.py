@@ -14,7 +14,17 @@ from datetime import date
 
 from django.conf import settings
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
+from django.db.models import (
+    Count,
+    Exists,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Window,
+)
 from django.http import Http404
 from django.utils import timezone
 
@@ -25,6 +35,7 @@ from cases.models import (
     CaseEvent,
     CaseNote,
     ContactPoint,
+    KnownName,
     Participant,
     Person,
 )
@@ -195,40 +206,60 @@ NAME_SIMILARITY = 0.3
 
 def case_search_for_user(
     user, *, number: str = "", name: str = "", date_of_birth: date | None = None, limit: int = 50
-) -> QuerySet[Case]:
-    """Cases in the user's scope matching every term given. Name matching is typo
-    tolerant (trigram similarity on first and last names, best match first)."""
+) -> list[Case]:
+    """Cases in the user's scope matching every term given, at most ``limit``.
+    Name matching is typo tolerant (trigram similarity on first and last names),
+    best match first: by the closest last name, among the case's matching people,
+    to the last word typed; then by case number."""
     cases = cases_visible_to(user)
     if number:
         cases = cases.filter(number__iexact=number.strip())
-    if name or date_of_birth:
-        people = Person.objects.all()
-        if date_of_birth:
-            people = people.filter(date_of_birth=date_of_birth)
-        if name:
-            match = Q()
-            for word in name.split():
-                match |= Q(last_name__trigram_similar=word) | Q(first_name__trigram_similar=word)
-            people = people.filter(match)
-        # IN over one uncorrelated subquery, not a join: each case once, however
-        # many of its people match, and the trigram match runs once for the whole
-        # search (a correlated EXISTS could repeat it for every case in scope).
-        cases = cases.filter(pk__in=Participant.objects.filter(person__in=people).values("case_id"))
-        if name:
-            # The best last-name similarity among the case's people. Not limited
-            # to the matching people: that repeated the whole trigram match once
-            # per case (minutes with thousands of matches); a person who did not
-            # match scores below the threshold anyway, so the order is the same.
-            best = (
-                Participant.objects.filter(case=OuterRef("pk"))
-                .annotate(similarity=TrigramSimilarity("person__last_name", name.split()[-1]))
-                .order_by("-similarity")
-                .values("similarity")[:1]
-            )
-            cases = cases.annotate(best=Subquery(best))
-    cases = cases.select_related("office", "caseworker").prefetch_related(_custodial_prefetch())
-    cases = cases.order_by("-best", "number") if name else cases.order_by("number")
-    return cases[:limit]
+    if not (name or date_of_birth):
+        return list(_search_results(cases.order_by("number")[:limit]))
+    # From the cases in scope to their people: one join per matching person, the
+    # scope read on the case row itself (an IN over the scope joined each case
+    # twice). Every term in one filter(): they must all match the same person.
+    person = Q()
+    if date_of_birth:
+        person &= Q(participants__person__date_of_birth=date_of_birth)
+    if name:
+        # Three steps (decision 0013). 1: the spellings on file like any word
+        # typed, from the short list of names (KnownName: a trigram match over
+        # every person re-read hundreds of thousands of rows for one common
+        # surname). 2: the ranking: the people with those exact names, their
+        # cases in scope, the best similarity per case, the top ``limit``. 3: the
+        # page's rows, in that order.
+        spellings = similar_names(name.split())
+        if not spellings:
+            return []
+        person &= Q(participants__person__last_name__in=spellings) | Q(
+            participants__person__first_name__in=spellings
+        )
+    matched = cases.filter(person).values("id", "number")
+    if name:
+        last_word = name.split()[-1]
+        ranked = matched.annotate(
+            best=Max(TrigramSimilarity("participants__person__last_name", last_word))
+        ).order_by("-best", "number")
+    else:
+        ranked = matched.distinct().order_by("number")
+    ids = [row["id"] for row in ranked[:limit]]
+    found = {case.pk: case for case in _search_results(Case.objects.filter(pk__in=ids))}
+    return [found[pk] for pk in ids]
+
+
+def similar_names(words: list[str]) -> list[str]:
+    """Every spelling of a first or last name on file that is trigram-similar
+    (above NAME_SIMILARITY, pg_trgm's % operator) to any of the words."""
+    match = Q()
+    for word in words:
+        match |= Q(name__trigram_similar=word)
+    return list(KnownName.objects.filter(match).values_list("name", flat=True))
+
+
+def _search_results(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """What a search result row shows: office, caseworker, custodial people."""
+    return cases.select_related("office", "caseworker").prefetch_related(_custodial_prefetch())
 
 
 NOTES_SHOWN = 20

@@ -77,20 +77,24 @@ def gate_pending(notice_ids: list[int] | None = None) -> Counter:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 """
-                WITH decided AS (
-                    SELECT n.id, notice_gate_of(n, %(hold)s, false) AS reasons
-                    FROM cases_notice n
-                    WHERE n.status = 'pending' AND (%(all)s OR n.id = ANY(%(ids)s))
-                    FOR UPDATE OF n SKIP LOCKED
+                WITH locked AS (
+                    SELECT n.id FROM cases_notice n
+                     WHERE n.status = 'pending' AND (%(all)s OR n.id = ANY(%(ids)s))
+                       FOR UPDATE OF n SKIP LOCKED
+                ), decided AS (
+                    SELECT g.id, g.reasons
+                      FROM notice_gate_pending(%(hold)s, CASE WHEN %(all)s THEN NULL
+                                                              ELSE %(ids)s::bigint[] END) g
                 ), updated AS (
+                    -- A locked notice the gate gave no answer for is held.
                     UPDATE cases_notice n
                        SET status = CASE WHEN d.reasons IS NOT NULL
                                           AND cardinality(d.reasons) = 0
                                          THEN 'released' ELSE 'held' END,
                            hold_reasons = coalesce(d.reasons, ARRAY['gate_error']),
                            decided_at = now()
-                      FROM decided d
-                     WHERE n.id = d.id
+                      FROM locked l LEFT JOIN decided d ON d.id = l.id
+                     WHERE n.id = l.id
                     RETURNING n.status, n.hold_reasons
                 )
                 SELECT CASE WHEN u.status = 'released' THEN 'released' ELSE 'held:' || r END,

@@ -4,6 +4,9 @@
 #   scripts/services.sh start   # idempotent: running services are left alone
 #   scripts/services.sh stop    # stops exactly the processes started from .local/
 #   scripts/services.sh status
+# PG_SHARED_BUFFERS (default 1GB) is PostgreSQL's page cache; it applies when the
+# cluster starts. The 128MB default of a fresh cluster made the million-case
+# benchmark copy pages from the kernel's cache on every search (docs/performance.md).
 # Authentication: the PostgreSQL superuser is reached only through the Unix socket
 # in .local/pg/run (a folder only the user running PostgreSQL may enter); over TCP
 # every role needs its password (scram-sha-256). Redis requires a password too.
@@ -166,7 +169,7 @@ start() {
     PG_PORT=$(free_port "${PG_PORT:-}")
     say "Starting PostgreSQL on 127.0.0.1:$PG_PORT"
     as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGLOG" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k '$PGSOCK' -c unix_socket_permissions=0700 -c fsync=on" \
+      -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k '$PGSOCK' -c unix_socket_permissions=0700 -c fsync=on -c shared_buffers=${PG_SHARED_BUFFERS:-1GB}" \
       start >/dev/null || die "PostgreSQL did not start (see $PGLOG)"
   fi
   # The application role owns its database and may create test databases, but is

@@ -227,3 +227,62 @@ def test_search_by_number_or_birth_date_stays_in_scope(caseworker, other_worker,
     client = verified_client(caseworker)
     assert client.post(SEARCH, {"number": theirs.number}).context["results"] == []
     assert client.post(SEARCH, {"date_of_birth": "4/28/1988"}).context["results"] == []
+
+
+def test_every_spelling_on_file_is_listed_once_whatever_path_wrote_it(caseworker, unit):
+    """The search matches typed words against KnownName; a trigger on cases_person
+    keeps it, so a save, a bulk load and an update all add their spellings."""
+    from cases.models import KnownName
+    from tests.factories import PersonFactory
+
+    person = PersonFactory(first_name="Ysolde", last_name="Quarrington")
+    Person.objects.bulk_create(
+        [Person(first_name="Ysolde", last_name=f"Quarrington{n}") for n in range(3)]
+    )
+    Person.objects.filter(pk=person.pk).update(last_name="Quarringdon")
+    names = set(KnownName.objects.filter(name__startswith="Quarrin").values_list("name", flat=True))
+    assert names == {
+        "Quarrington",
+        "Quarringdon",
+        *(f"Quarrington{n}" for n in range(3)),
+    }
+    assert KnownName.objects.filter(name="Ysolde").count() == 1
+    # The renamed person is found under the new spelling, from a typo of it.
+    case = full_case(caseworker=caseworker, unit=unit, cp_last_name="Holloway")
+    Person.objects.filter(pk=case.participants.get(role="custodial_parent").person_id).update(
+        last_name="Quarringdon"
+    )
+    found = verified_client(caseworker).post(SEARCH, {"name": "Quaringdon"})
+    assert [c.number for c in found.context["results"]] == [case.number]
+
+
+def test_search_puts_the_closest_last_name_first_and_matches_first_names(caseworker, unit):
+    exact = full_case(caseworker=caseworker, unit=unit, cp_last_name="Castellano")
+    near = full_case(caseworker=caseworker, unit=unit, cp_last_name="Castellanos")
+    by_first = full_case(caseworker=caseworker, unit=unit)
+    Person.objects.filter(participations__case=by_first, participations__role="child").update(
+        first_name="Castellana"
+    )
+    full_case(caseworker=caseworker, unit=unit, cp_last_name="Whitmore")
+    client = verified_client(caseworker)
+    results = client.post(SEARCH, {"name": "Castellano"}).context["results"]
+    assert [c.number for c in results][:2] == [exact.number, near.number]
+    assert by_first.number in [c.number for c in results]
+    assert client.post(SEARCH, {"name": "Zzyzzyq"}).context["results"] == []
+
+
+def test_a_name_and_a_birth_date_must_match_the_same_person(caseworker, unit):
+    """The custodial parent is Rodriguez, born 4/28/1988 (the factory's date); a
+    child on the same case born another day is not a match for both."""
+    case = full_case(caseworker=caseworker, unit=unit, cp_last_name="Rodriguez")
+    client = verified_client(caseworker)
+    both = client.post(SEARCH, {"name": "Rodrigez", "date_of_birth": "4/28/1988"})
+    assert [c.number for c in both.context["results"]] == [case.number]
+    Person.objects.filter(
+        participations__case=case, participations__role="custodial_parent"
+    ).update(date_of_birth=dt.date(1990, 1, 1))
+    Person.objects.filter(participations__case=case, participations__role="child").update(
+        date_of_birth=dt.date(1988, 4, 28)
+    )
+    split = client.post(SEARCH, {"name": "Rodrigez", "date_of_birth": "4/28/1988"})
+    assert split.context["results"] == []

@@ -242,3 +242,60 @@ def test_a_court_hold_lifted_on_a_future_date_holds_until_then(worker):
     assert gate.decide(case.pk, "lien").reasons == ("court_order",)
     CourtOrderHold.objects.filter(pk=hold.pk).update(lifted_on=today)
     assert gate.decide(case.pk, "lien").reasons == ()
+
+
+@pytest.mark.parametrize("hold_unscreened", [True, False])
+def test_the_nightly_set_form_agrees_with_the_one_case_gate(worker, settings, hold_unscreened):
+    """The nightly run decides every pending notice by joining the holds to the
+    notices (notice_gate_pending); a single decision asks safety_gate for one
+    case. Both read the same rule (safety_holds), so on every hold source, every
+    remedy, several holds at once, an unscreened case, a "not safe" review and a
+    child protected through another case, they give the same reasons, for every
+    remedy of each case."""
+    from cases.models import Notice
+    from safety import notices
+
+    settings.SAFETY_HOLD_UNSCREENED = hold_unscreened
+    cases = []
+    for _reason, put_on in HOLD_SOURCES.values():
+        case = _screened_case(worker)
+        put_on(case, worker, "lien")  # a remedy's own hold must hold "lien" only
+        cases.append(case)
+    several = _screened_case(worker)
+    for source in (
+        "fvi on child",
+        "good cause pending",
+        "survivor pause",
+        "court order for the remedy",
+    ):
+        HOLD_SOURCES[source][1](several, worker, "lien")
+    unscreened = full_case(caseworker=worker)
+    not_safe = full_case(caseworker=worker)
+    SafetyReview.objects.create(case=not_safe, outcome="not_safe", reviewed_by=worker)
+    sibling = _screened_case(worker)
+    ParticipantFactory(case=sibling, person=_person(cases[0], "child"), role=ParticipantRole.CHILD)
+    cases += [several, unscreened, not_safe, sibling, _screened_case(worker)]
+    due = dt.date(2026, 12, 1)
+    made = [
+        Notice.objects.create(
+            case=case, remedy=remedy, notice_type="n", recipient="employer", due_on=due
+        )
+        for case in cases
+        for remedy in REMEDIES
+    ]
+    counts = notices.gate_pending()
+    assert counts["released"] > 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n.id, n.status, n.hold_reasons, safety_gate(n.case_id, n.remedy, %s) "
+            "FROM cases_notice n WHERE n.id = ANY(%s)",
+            [hold_unscreened, [n.pk for n in made]],
+        )
+        rows = cursor.fetchall()
+    assert len(rows) == len(made)
+    for notice_id, status, nightly, one_case in rows:
+        assert nightly == one_case, notice_id
+        assert status == ("released" if not one_case else "held")
+    held_for = {tuple(r[2]) for r in rows}
+    assert ("fvi", "good_cause", "survivor_pause", "court_order") in held_for
+    assert (("not_screened",) in held_for) is hold_unscreened
