@@ -179,6 +179,9 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["caseworker", "status", "number"], name="case_worker_status"),
             models.Index(fields=["unit", "status", "number"], name="case_unit_status"),
+            # "Has this user a case in this office?" (the caseload's county filter).
+            models.Index(fields=["caseworker", "office"], name="case_worker_office"),
+            models.Index(fields=["unit", "office"], name="case_unit_office"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -515,6 +518,15 @@ class Notice(models.Model):
                 name="notice_open",
             ),
             models.Index(fields=["case", "remedy"], name="notice_case_remedy"),
+            # The held-notice list (oldest decision first) and its counts, on a
+            # supervisor's home page too: only held rows, with the case for the
+            # scope check, so neither reads the notices table itself.
+            models.Index(
+                fields=["decided_at", "id"],
+                include=["case"],
+                condition=Q(status="held"),
+                name="notice_held",
+            ),
             models.Index(
                 fields=["sent_at"],
                 condition=Q(status="sent", published_at__isnull=True),

@@ -36,6 +36,7 @@ from cases.models import (
     CaseNote,
     ContactPoint,
     KnownName,
+    Office,
     Participant,
     Person,
 )
@@ -191,10 +192,15 @@ def caseload_for_user(user, filters: CaseloadFilters) -> QuerySet[Case]:
 
 
 def counties_for_user(user) -> list[str]:
+    """The counties of the user's cases, for the caseload's county filter. Asked
+    office by office (is there a case of mine here?), one index probe each on
+    (caseworker, office) or (unit, office): DISTINCT over the cases read every
+    case in scope on every caseload page (60 ms for a supervisor of 125,000)."""
+    mine = cases_visible_to(user).filter(office=OuterRef("pk"))
     return list(
-        cases_visible_to(user)
-        .order_by("office__county")
-        .values_list("office__county", flat=True)
+        Office.objects.filter(Exists(mine))
+        .order_by("county")
+        .values_list("county", flat=True)
         .distinct()
     )
 

@@ -286,3 +286,21 @@ def test_a_name_and_a_birth_date_must_match_the_same_person(caseworker, unit):
     )
     split = client.post(SEARCH, {"name": "Rodrigez", "date_of_birth": "4/28/1988"})
     assert split.context["results"] == []
+
+
+def test_the_county_filter_lists_the_counties_of_the_users_cases_only(
+    caseworker, other_worker, unit
+):
+    def counties(client) -> list[str]:
+        form = client.get(CASELOAD).context["form"]
+        return [value for value, _label in form.fields["county"].choices if value]
+
+    full_case(caseworker=caseworker, unit=unit)
+    elsewhere = OfficeFactory(county="Farfield")
+    theirs = full_case(caseworker=other_worker)
+    Case.objects.filter(pk=theirs.pk).update(office=elsewhere)  # not mine
+    client = verified_client(caseworker)
+    assert counties(client) == [unit.office.county]
+    mine = full_case(caseworker=caseworker, unit=unit)
+    Case.objects.filter(pk=mine.pk).update(office=elsewhere)
+    assert counties(client) == sorted([unit.office.county, "Farfield"])
