@@ -14,6 +14,7 @@ from datetime import date
 
 from django.conf import settings
 from django.contrib.postgres.search import TrigramSimilarity
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -228,39 +229,85 @@ def case_search_for_user(
     person = Q()
     if date_of_birth:
         person &= Q(participants__person__date_of_birth=date_of_birth)
-    if name:
-        # Three steps (decision 0013). 1: the spellings on file like any word
-        # typed, from the short list of names (KnownName: a trigram match over
-        # every person re-read hundreds of thousands of rows for one common
-        # surname). 2: the ranking: the people with those exact names, their
-        # cases in scope, the best similarity per case, the top ``limit``. 3: the
-        # page's rows, in that order.
-        spellings = similar_names(name.split())
-        if not spellings:
-            return []
-        person &= Q(participants__person__last_name__in=spellings) | Q(
-            participants__person__first_name__in=spellings
+    if not name:
+        ranked = cases.filter(person).values("id", "number").distinct().order_by("number")
+        return _search_page([row["id"] for row in ranked[:limit]])
+    # Decision 0013. 1: the spellings on file like any word typed, from the
+    # short list of names (KnownName), with their similarity to the last word.
+    # 2: the ranking: the people with those exact names, their cases in scope,
+    # the best last-name similarity per case, the top ``limit``. 3: the page.
+    words = name.split()
+    spellings = similar_names(words, to=words[-1])
+    if not spellings:
+        return []
+    everyone = person & (
+        Q(participants__person__last_name__in=list(spellings))
+        | Q(participants__person__first_name__in=list(spellings))
+    )
+    nearest = person & Q(participants__person__last_name__in=_nearest(spellings))
+    best = Max(TrigramSimilarity("participants__person__last_name", words[-1]))
+    ranked = [
+        cases.filter(who).values("id", "number").annotate(best=best).order_by("-best", "number")
+        for who in (nearest, everyone)
+    ]
+    return _search_page(_first_full(ranked[0][:limit], ranked[1][:limit], limit))
+
+
+# The ranking first tries the cases of the people whose last name is one of the
+# closest spellings only (these five, and any tied with the fifth). If that finds
+# a full page, it is the answer: every other case scores strictly lower (its
+# people's last names are further from the word, or it matched on a first name,
+# whose last name then scores below the threshold, or on another word). Most
+# searches stop there, a fraction of the rows read; otherwise the whole ranking
+# runs, in the same statement.
+NEAREST_SPELLINGS = 5
+
+
+def _nearest(spellings: dict[str, float]) -> list[str]:
+    scores = sorted(spellings.values(), reverse=True)
+    cut = scores[min(NEAREST_SPELLINGS, len(scores)) - 1]
+    return [spelling for spelling, score in spellings.items() if score >= cut]
+
+
+def _first_full(first: QuerySet, second: QuerySet, limit: int) -> list[int]:
+    """The ids of ``first`` if it holds ``limit`` rows, otherwise of ``second``,
+    in one statement: the second query runs only when the first falls short
+    (its branch sits behind a one-time filter on the first's count)."""
+    first_sql, first_params = first.query.sql_with_params()
+    second_sql, second_params = second.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH first AS MATERIALIZED ({first_sql})
+            SELECT id, best, number FROM first
+             WHERE (SELECT count(*) FROM first) >= %s
+            UNION ALL
+            SELECT id, best, number FROM ({second_sql}) AS second
+             WHERE (SELECT count(*) FROM first) < %s
+            ORDER BY best DESC, number
+            """,  # noqa: S608 - two compiled ORM queries, their values as parameters
+            [*first_params, limit, *second_params, limit],
         )
-    matched = cases.filter(person).values("id", "number")
-    if name:
-        last_word = name.split()[-1]
-        ranked = matched.annotate(
-            best=Max(TrigramSimilarity("participants__person__last_name", last_word))
-        ).order_by("-best", "number")
-    else:
-        ranked = matched.distinct().order_by("number")
-    ids = [row["id"] for row in ranked[:limit]]
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _search_page(ids: list[int]) -> list[Case]:
     found = {case.pk: case for case in _search_results(Case.objects.filter(pk__in=ids))}
     return [found[pk] for pk in ids]
 
 
-def similar_names(words: list[str]) -> list[str]:
+def similar_names(words: list[str], *, to: str) -> dict[str, float]:
     """Every spelling of a first or last name on file that is trigram-similar
-    (above NAME_SIMILARITY, pg_trgm's % operator) to any of the words."""
+    (above NAME_SIMILARITY, pg_trgm's % operator) to any of the words, with its
+    similarity to the word ``to``."""
     match = Q()
     for word in words:
         match |= Q(name__trigram_similar=word)
-    return list(KnownName.objects.filter(match).values_list("name", flat=True))
+    return dict(
+        KnownName.objects.filter(match)
+        .annotate(score=TrigramSimilarity("name", to))
+        .values_list("name", "score")
+    )
 
 
 def _search_results(cases: QuerySet[Case]) -> QuerySet[Case]:

@@ -304,3 +304,49 @@ def test_the_county_filter_lists_the_counties_of_the_users_cases_only(
     mine = full_case(caseworker=caseworker, unit=unit)
     Case.objects.filter(pk=mine.pk).update(office=elsewhere)
     assert counties(client) == sorted([unit.office.county, "Farfield"])
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 5, 8, 50])
+@pytest.mark.parametrize("typed", ["Castelano", "Maria Castelano", "Castelani"])
+def test_the_ranking_equals_a_brute_force_ranking_at_every_page_size(
+    caseworker, other_worker, unit, typed, limit
+):
+    """The ranking first tries the closest spellings only, and the whole list
+    when that falls short of a page: at every page size, the answer is the one
+    worked out case by case (best last-name similarity among the people who
+    match, then case number)."""
+    from cases.models import KnownName
+    from cases.selectors import case_search_for_user
+
+    surnames = [
+        "Castellano", "Castellano", "Castellanos", "Castellani", "Castellana", "Castelli",
+        "Castello", "Castellane", "Castelnau", "Castanedo", "Whitmore",
+    ]  # fmt: skip
+    for surname in surnames:
+        full_case(caseworker=caseworker, unit=unit, cp_last_name=surname)
+    maria = full_case(caseworker=caseworker, unit=unit, cp_last_name="Okafor")
+    Person.objects.filter(participations__case=maria, participations__role="child").update(
+        first_name="Maria"
+    )
+    full_case(caseworker=other_worker, cp_last_name="Castellano")  # not in scope
+    words = typed.split()
+
+    def similarity(a: str, b: str) -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT similarity(%s, %s)", [a, b])
+            return cursor.fetchone()[0]
+
+    spellings = {
+        k.name for k in KnownName.objects.all() if any(similarity(k.name, w) >= 0.3 for w in words)
+    }
+    expected = []
+    for case in Case.objects.filter(caseworker=caseworker):
+        people = [p.person for p in case.participants.select_related("person")]
+        matching = [p for p in people if p.last_name in spellings or p.first_name in spellings]
+        if matching:
+            best = max(similarity(p.last_name, words[-1]) for p in matching)
+            expected.append((-best, case.number))
+    expected = [number for _score, number in sorted(expected)][:limit]
+    found = case_search_for_user(caseworker, name=typed, limit=limit)
+    assert [c.number for c in found] == expected
+    assert expected  # the data gives every search something to find
