@@ -254,19 +254,21 @@ def case_search_for_user(
 
 
 # The ranking first tries the cases of the people whose last name is one of the
-# closest spellings only (these five, and any tied with the fifth). If that finds
-# a full page, it is the answer: every other case scores strictly lower (its
-# people's last names are further from the word, or it matched on a first name,
-# whose last name then scores below the threshold, or on another word). Most
-# searches stop there, a fraction of the rows read; otherwise the whole ranking
-# runs, in the same statement.
+# closest spellings only: these five, any tied with the fifth, and only those
+# scoring at least the match threshold against the last word. If that finds a
+# full page, it is the answer: every other case scores strictly lower. A last
+# name scoring at least the threshold is itself a spelling on the list, so a
+# person outside the first try has a last name scoring either below the fifth or
+# below the threshold (matched on a first name, or on another word): below every
+# spelling tried. Most searches stop there, a fraction of the rows read;
+# otherwise the whole ranking runs, in the same statement.
 NEAREST_SPELLINGS = 5
 
 
 def _nearest(spellings: dict[str, float]) -> list[str]:
     scores = sorted(spellings.values(), reverse=True)
     cut = scores[min(NEAREST_SPELLINGS, len(scores)) - 1]
-    return [spelling for spelling, score in spellings.items() if score >= cut]
+    return [s for s, score in spellings.items() if score >= cut and score >= NAME_SIMILARITY]
 
 
 def _first_full(first: QuerySet, second: QuerySet, limit: int) -> list[int]:
