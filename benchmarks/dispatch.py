@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection, connections
 
 from benchmarks.common import Figure, say
+from benchmarks.gate import ensure_hold_mix
 from cases.models import Notice
 from safety import notices, pipeline
 
@@ -43,6 +44,7 @@ def _cleanup() -> None:
 
 def _prepare(count: int) -> list[int]:
     """``count`` released notices (more are made and gated: some are held)."""
+    ensure_hold_mix()
     _cleanup()
     with connection.cursor() as cursor:
         cursor.execute(MAKE, [int(count * 1.5) + 10])
@@ -73,27 +75,53 @@ def _in_processes(work, items, processes: int) -> tuple[float, list]:
     return time.perf_counter() - started, results
 
 
+SAMPLE = 50  # notices sent one at a time in this process to see where the time goes
+
+
 def breakdown(ids: list[int]) -> str:
-    """Where one notice's time goes, over a sample run in this process: the HTML
-    render (with its reads), the leak check, the PDF, and the rest (staging, the
-    gate's "mark sent", publishing)."""
-    parts = {"html": 0.0, "leak check": 0.0, "pdf": 0.0}
-    for notice_id in ids:
-        notice = Notice.objects.select_related("case", "case__office", "recipient_person").get(
-            pk=notice_id
-        )
+    """Where one notice's time goes, over a sample delivered in this process the
+    way dispatch_chunk does it: reading the batch and its cases' facts, the HTML,
+    the leak check, the PDF, staging both files (with their fsyncs), the gate's
+    "mark sent", publishing. The first notice warms the PDF renderer's fonts
+    and is not counted."""
+    parts = dict.fromkeys(
+        ["read", "html", "leak check", "pdf", "stage", "mark sent", "publish"], 0.0
+    )
+
+    def timed(part, work, *args, **kwargs):
         started = time.perf_counter()
-        document, allowed = pipeline.render(notice)
-        parts["html"] += time.perf_counter() - started
-        started = time.perf_counter()
-        pipeline.leaks(notice.case_id, document, allowed, notice.recipient_person_id)
-        parts["leak check"] += time.perf_counter() - started
-        started = time.perf_counter()
-        pipeline.to_pdf(document)
-        parts["pdf"] += time.perf_counter() - started
+        result = work(*args, **kwargs)
+        parts[part] += time.perf_counter() - started
+        return result
+
+    pipeline.to_pdf(
+        pipeline.render(Notice.objects.select_related("case", "case__office").get(pk=ids[0]))[0]
+    )
+    for start in range(0, len(ids), pipeline.FACTS_BATCH):
+        batch = ids[start : start + pipeline.FACTS_BATCH]
+        loaded = timed("read", pipeline._load_batch, batch)
+        for notice_id in batch:
+            notice, facts = loaded[notice_id]
+            document, allowed = timed("html", pipeline.render, notice, facts)
+            leaked = timed(
+                "leak check",
+                pipeline.leaks,
+                notice.case_id,
+                document,
+                allowed,
+                notice.recipient_person_id,
+                facts,
+            )
+            if leaked:
+                raise RuntimeError(f"notice {notice_id} of the sample leaked")
+            pdf = timed("pdf", pipeline.to_pdf, document)
+            staged = timed("stage", pipeline._stage, notice_id, (document, pdf))
+            if not timed("mark sent", notices.mark_sent, notice_id):
+                raise RuntimeError(f"notice {notice_id} of the sample was held")
+            timed("publish", pipeline._publish, notice_id, staged)
     total = sum(parts.values())
     return ", ".join(
-        f"{name} {seconds / len(ids) * 1000:.0f} ms ({seconds / total:.0%})"
+        f"{name} {seconds / len(ids) * 1000:.1f} ms ({seconds / total:.0%})"
         for name, seconds in parts.items()
     )
 
@@ -101,16 +129,19 @@ def breakdown(ids: list[int]) -> str:
 def measure(count: int, processes: int, outbox: Path) -> list[Figure]:
     shutil.rmtree(outbox, ignore_errors=True)
     settings.NOTICE_OUTBOX_DIR = outbox
-    ids = _prepare(count)
-    if not ids:
-        raise RuntimeError("no notice was released: is the hold mix on every case?")
+    size = min(SAMPLE, max(2, count // 4))
+    ids = _prepare(count + size)
+    if len(ids) <= size:
+        raise RuntimeError("too few notices were released: is the hold mix on every case?")
+    sample, ids = ids[:size], ids[size:]
     say(f"  {len(ids):,} released notices, {processes} processes")
     document, _allowed = pipeline.render(
         Notice.objects.select_related("case", "case__office").get(pk=ids[0])
     )
-    parts = breakdown(ids[:20])
-    say(f"  per notice, one process: {parts}")
     try:
+        parts = breakdown(sample)
+        say(f"  per notice, one process: {parts}")
+        shutil.rmtree(outbox)  # the sample's documents: the outbox is counted below
         chunk = max(1, min(settings.NOTICE_DISPATCH_CHUNK, len(ids) // (processes * 4) or 1))
         chunks = [ids[i : i + chunk] for i in range(0, len(ids), chunk)]
         seconds, outcomes = _in_processes(_dispatch, chunks, processes)

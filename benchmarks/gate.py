@@ -101,13 +101,20 @@ def _floor() -> list:
     return _outcome()
 
 
-def prepare(count: int) -> int:
-    """The hold mix (once) and ``count`` pending notices; returns how many."""
+def ensure_hold_mix() -> None:
+    """The hold mix, added once (the first figure to run adds it: the dispatch
+    figure, run on its own, needs screened cases too)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM safety_safetyreview")
         if cursor.fetchone()[0] == 0:
             say("  adding the hold mix")
             cursor.execute(HOLD_MIX)
+
+
+def prepare(count: int) -> int:
+    """The hold mix (once) and ``count`` pending notices; returns how many."""
+    ensure_hold_mix()
+    with connection.cursor() as cursor:
         # Notices of an earlier run (same due dates) would block the new ones.
         cursor.execute("DELETE FROM cases_notice WHERE status IN ('pending', 'cancelled')")
         cursor.execute(NOTICES, [count])

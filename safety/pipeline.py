@@ -21,10 +21,8 @@ everyone on the case (decrypted in memory only); a hit holds the notice with
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 import os
-import re
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -32,30 +30,23 @@ from pathlib import Path
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection, transaction
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
-from django.utils.html import strip_tags
-from django.views.decorators.debug import sensitive_variables
+from django.utils import timezone
 
-from cases.models import ContactPoint, Notice, Participant, RemedyKind
-from safety import notices, protected, requeue
+from cases.models import Notice
+from safety import notices, requeue
+from safety.documents import CaseFacts, leaks, load_facts, render
 from safety.gate import GATE_ERROR
 
 log = logging.getLogger(__name__)
 
 LEAK_BLOCKED = "leak_blocked"
 RENDER_FAILED = "render_failed"
-# Notice types the renderer knows, and their templates; anything else is held,
-# not guessed at.
-NOTICE_TYPES = {f"{kind}_notice": "notices/enforcement.html" for kind in RemedyKind.values}
 # To the protected person about her own protection (remedy 'safety_notice'; the
 # gate lets it go only to her: safety/sql/notice_gate_v1.sql).
 SAFETY_NOTICE = "safety_notice"
-FVI_REMOVAL_NOTICE = "fvi_removal_notice"
-NOTICE_TYPES[FVI_REMOVAL_NOTICE] = "notices/fvi_removal.html"
-# Shorter fragments of a protected value are not searched for: they would match
-# ordinary words and numbers.
-MIN_FRAGMENT = 6
+# Notices whose cases' facts are read together (safety.documents.load_facts):
+# the snapshot a document is made from is at most one batch old.
+FACTS_BATCH = 25
 
 
 def outbox() -> Path:
@@ -118,190 +109,25 @@ def _hold(notice_id: int, reason: str, statuses=("released",)) -> None:
         )
 
 
-def _people(case_id: int) -> dict[str, object]:
-    people = {}
-    for p in Participant.objects.filter(case_id=case_id).select_related("person"):
-        people.setdefault(p.role, p.person)
-    return people
-
-
-def _active_acp(person):
-    from safety.models import AddressConfidentialityEnrollment
-
-    return (
-        AddressConfidentialityEnrollment.objects.filter(
-            person=person, ended_on__isnull=True, certified_until__gte=timezone.localdate()
-        )
-        .order_by("-certified_until")
-        .first()
-    )
-
-
-def _office_lines(office) -> list[str]:
-    return [office.name, *office.address.splitlines()] if office else []
-
-
-@sensitive_variables()
-def safe_address(person, office) -> tuple[list[str], list[str]]:
-    """Where a notice to a protected person goes, and the protected values it may
-    therefore carry: her ACP substitute address (with her participant number, as
-    the program forwards by it); else an address she told us is safe for mail;
-    else the office, for her to collect."""
-    enrollment = _active_acp(person)
-    if enrollment is not None:
-        participant = protected.reveal(enrollment, "participant_id") or ""
-        lines = [
-            enrollment.program_name,
-            translation.gettext("Participant number %(number)s") % {"number": participant},
-            *enrollment.substitute_address.splitlines(),
-        ]
-        return lines, [participant]
-    point = (
-        ContactPoint.objects.filter(
-            person=person,
-            kind__in=["mailing", "residential"],
-            safe_for_mail=True,
-            valid_to__isnull=True,
-        )
-        .order_by("-valid_from", "-created_at")
-        .first()
-    )
-    if point is not None:
-        value = protected.reveal(point, "value") or ""
-        return value.splitlines(), [value]
-    lines = _office_lines(office)
-    if lines:
-        lines[0] = translation.gettext("To be collected at %(office)s") % {"office": lines[0]}
-    return lines, []
-
-
-def substitute_address(person, office) -> list[str]:
-    """What a document to anyone else carries in place of a person's address:
-    her ACP substitute address, or the agency office. Never the real one."""
-    enrollment = _active_acp(person) if person is not None else None
-    if enrollment is not None:
-        return [enrollment.program_name, *enrollment.substitute_address.splitlines()]
-    return _office_lines(office)
-
-
-def render(notice: Notice) -> tuple[str, list[str]]:
-    """The notice as HTML, in the recipient's language, and the protected values
-    it may carry (only a protected person's own safe address, on a notice to
-    her). Any other person's address is the substitute (ACP or office)."""
-    template = NOTICE_TYPES.get(notice.notice_type)
-    if template is None:
-        raise ValueError(f"unknown notice type {notice.notice_type!r}")
-    people = _people(notice.case_id)
-    obligor = people.get("noncustodial_parent") or people.get("alleged_father")
-    custodial = people.get("custodial_parent") or people.get("caretaker")
-    office = notice.case.office
-    allowed: list[str] = []
-    mail_to: list[str] = []
-    language = "en"
-    if notice.recipient == "protected_person":
-        person = notice.recipient_person
-        if person is None:
-            raise ValueError("a notice to the protected person names no person")
-        language = person.preferred_language
-        recipient_name = person.full_name
-        with translation.override(language):
-            mail_to, allowed = safe_address(person, office)
-    elif notice.recipient == "other_parent" and obligor is not None:
-        language = obligor.preferred_language
-        recipient_name = obligor.full_name
-    else:
-        recipient_name = {
-            "employer": translation.gettext_noop("Payroll office of the employer of record"),
-            "court": translation.gettext_noop("Clerk of the court"),
-        }.get(notice.recipient, obligor.full_name if obligor else "")
-    with translation.override(language):
-        document = render_to_string(
-            template,
-            {
-                "language": language,
-                "notice": notice,
-                "case": notice.case,
-                "office": office,
-                "title": notice.remedy_label,
-                "recipient_name": translation.gettext(recipient_name),
-                "mail_to": mail_to,
-                "obligor": obligor.full_name if obligor else "",
-                "custodial": custodial.full_name if custodial else "",
-                "custodial_address": substitute_address(custodial, office),
-                "order": notice.case.orders.order_by("-order_date", "-id").first(),
-                "effective_on": notice.data.get("effective_on", ""),
-                "extra": notice.data.get("extra", ""),
-            },
-        )
-    return document, allowed
-
-
-def _plain(document: str) -> str:
-    """The text a reader sees: tags removed, entities decoded, spacing and case
-    folded, punctuation dropped."""
-    text = html.unescape(strip_tags(document)).casefold()
-    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
-
-
-def _digits(text: str) -> str:
-    return re.sub(r"\D", "", text)
-
-
-@sensitive_variables()
-def leaks(case_id: int, document: str, allowed=(), allowed_person=None) -> bool:
-    """Whether ``document`` shows any protected value of anyone on the case: a
-    whole value or any line of it (compared as plain words), or any run of seven
-    or more digits from a phone, SSN or participant id (compared as digits).
-    Fragments that are also in the office's own address are not counted, nor
-    the ``allowed`` values of ``allowed_person`` (her own safe address on a
-    notice to her); the same text held by anyone else still counts."""
-    from cases.models import Office
-    from safety.models import AddressConfidentialityEnrollment
-
-    people = [
-        p.person for p in Participant.objects.filter(case_id=case_id).select_related("person")
-    ]
-    person_ids = [person.pk for person in people]
-    owned = [
-        (point.person_id, protected.reveal(point, "value"))
-        for point in ContactPoint.objects.filter(person_id__in=person_ids)
-    ]
-    owned += [
-        (e.person_id, protected.reveal(e, "participant_id"))
-        for e in AddressConfidentialityEnrollment.objects.filter(person_id__in=person_ids)
-    ]
-    owned += [(person.pk, protected.reveal(person, "ssn") or "") for person in people]
-    values = [
-        value
-        for owner, value in owned
-        if not (allowed_person is not None and owner == allowed_person and value in allowed)
-    ]
-    office = Office.objects.filter(cases__id=case_id).first()
-    office_text = _plain(f"{office.name} {office.address}") if office else ""
-    text, digits = _plain(document), _digits(html.unescape(strip_tags(document)))
-    for value in filter(None, values):
-        for fragment in [value, *value.splitlines()]:
-            words = _plain(fragment)
-            if len(words) >= MIN_FRAGMENT and words in text and words not in office_text:
-                return True
-        number = _digits(value)
-        if len(number) >= 7 and number in digits:
-            return True
-    return False
-
-
-def _render_checked(notice: Notice) -> tuple[str, bytes] | None:
+def _render_checked(notice: Notice, facts: CaseFacts | None = None) -> tuple[str, bytes] | None:
     """The document as HTML and PDF, or None if it must not go out (held with
-    the reason). The PDF is made from the HTML that passed the leak check."""
+    the reason). The PDF is made from the HTML that passed the leak check, and
+    the check reads the same facts the document was made from."""
     try:
-        document, allowed = render(notice)
+        if facts is None:
+            facts = load_facts([notice.case], [notice.recipient_person_id])
+        document, allowed = render(notice, facts)
     except Exception:
         log.exception("notice %s failed to render; holding it", notice.pk)
         _hold(notice.pk, RENDER_FAILED, statuses=("released", "sent"))
         return None
     try:
         leaked = leaks(
-            notice.case_id, document, allowed=allowed, allowed_person=notice.recipient_person_id
+            notice.case_id,
+            document,
+            allowed=allowed,
+            allowed_person=notice.recipient_person_id,
+            facts=facts,
         )
     except Exception:
         log.exception("leak check of notice %s failed; holding it", notice.pk)
@@ -349,22 +175,29 @@ def _publish(notice_id: int, staged: list[Path]) -> None:
     )
 
 
-def deliver(notice_id: int) -> str:
+def _notices(notice_ids: list[int]):
+    return Notice.objects.select_related("case", "case__office", "recipient_person").filter(
+        pk__in=notice_ids
+    )
+
+
+Loaded = tuple[Notice | None, CaseFacts | None]
+
+
+def deliver(notice_id: int, *, loaded: Loaded | None = None) -> str:
     """Render, check, stage, mark sent, publish. Returns the outcome:
     ``sent``, ``held``, ``leak_blocked``, ``render_failed`` or ``skipped``.
+    ``loaded``: the notice and its case's facts, read with its batch
+    (dispatch_chunk); read here otherwise.
 
     Must run outside a transaction: the outbox can only receive a notice whose
     "mark sent" has committed."""
     if connection.in_atomic_block:
         raise RuntimeError("deliver() must not run inside a transaction")
-    notice = (
-        Notice.objects.select_related("case", "case__office", "recipient_person")
-        .filter(pk=notice_id)
-        .first()
-    )
+    notice, facts = loaded if loaded is not None else (_notices([notice_id]).first(), None)
     if notice is None or notice.status != "released":
         return "skipped"
-    rendered = _render_checked(notice)
+    rendered = _render_checked(notice, facts)
     if rendered is None:
         return Notice.objects.get(pk=notice_id).hold_reasons[0]
     staged = _stage(notice_id, rendered)
@@ -377,9 +210,32 @@ def deliver(notice_id: int) -> str:
     if not sent:
         for path in staged:
             path.unlink(missing_ok=True)
-        return "held"
+        # Held by the gate now, or no longer released (another worker sent it).
+        status = Notice.objects.filter(pk=notice_id).values_list("status", flat=True).first()
+        return "held" if status == "held" else "skipped"
     _publish(notice_id, staged)
     return "sent"
+
+
+def _load_batch(notice_ids: list[int]) -> dict[int, Loaded]:
+    """The batch's notices and one snapshot of their cases' facts, in six
+    statements. If reading them fails (for a reason other than losing the
+    connection), an empty dict: each notice is then read on its own, and one
+    that cannot be is held by dispatch_chunk as any failing notice is."""
+    try:
+        found = {notice.pk: notice for notice in _notices(notice_ids)}
+        released = [notice for notice in found.values() if notice.status == "released"]
+        facts = load_facts(
+            [notice.case for notice in released],
+            [notice.recipient_person_id for notice in released],
+        )
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as exc:
+        interrupt_if_connection_lost(exc, notice_ids[0])
+        log.exception("reading the batch from notice %s failed; one at a time", notice_ids[0])
+        return {}
+    return {notice_id: (found.get(notice_id), facts) for notice_id in notice_ids}
 
 
 class DispatchInterrupted(Exception):
@@ -411,9 +267,12 @@ def dispatch_chunk(notice_ids: list[int]) -> Counter:
     the retries run out, the sweeper queues what is still released again
     (safety.requeue)."""
     counts: Counter = Counter()
-    for notice_id in notice_ids:
+    loaded: dict[int, Loaded] = {}
+    for number, notice_id in enumerate(notice_ids):
+        if number % FACTS_BATCH == 0:
+            loaded = _load_batch(notice_ids[number : number + FACTS_BATCH])
         try:
-            counts[deliver(notice_id)] += 1
+            counts[deliver(notice_id, loaded=loaded.get(notice_id))] += 1
         except (SoftTimeLimitExceeded, RuntimeError):
             raise
         except OSError:

@@ -160,7 +160,8 @@ def _removal_notice(request: FviRemovalRequest):
     when: through the same pipeline, to her safe address (safety.pipeline), sent
     as soon as this approval commits. The flag comes off only once it is sent."""
     from cases.models import Notice
-    from safety.pipeline import FVI_REMOVAL_NOTICE, SAFETY_NOTICE
+    from safety.documents import FVI_REMOVAL_NOTICE
+    from safety.pipeline import SAFETY_NOTICE
     from safety.tasks import send_notice
 
     person = request.fvi.person

@@ -251,7 +251,9 @@ def test_the_nightly_set_form_agrees_with_the_one_case_gate(worker, settings, ho
     case. Both read the same rule (safety_holds), so on every hold source, every
     remedy, several holds at once, an unscreened case, a "not safe" review and a
     child protected through another case, they give the same reasons, for every
-    remedy of each case."""
+    remedy of each case. (safety_gate is asked over a hundred times in one
+    statement here, so the plan PostgreSQL keeps for the session is compared,
+    not only the first calls' plans: decision 0014.)"""
     from cases.models import Notice
     from safety import notices
 

@@ -6,16 +6,19 @@ leak check; render failures; a chunk dispatched twice; a real Celery worker."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cases.models import Notice, Remedy
+from cases.models import Notice, Remedy, SupportOrder
 from config.celery import app as celery_app
 from safety import notices, pipeline, protected
 from safety.models import FamilyViolenceIndicator, SafetyReview
@@ -130,6 +133,48 @@ def test_the_same_chunk_dispatched_twice_delivers_once(outbox):
     second = pipeline.dispatch_chunk(chunk)
     assert first == {"sent": len(chunk)} and second == {"skipped": len(chunk)}
     assert len(_files(outbox)) == len(chunk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_is_read_a_batch_at_a_time_and_each_document_from_its_own_case(outbox):
+    """dispatch_chunk reads its notices and their cases' facts a batch at a time
+    (pipeline.FACTS_BATCH notices in a handful of statements, decision 0014).
+    Each document is still made from its own case's facts and checked against
+    them: a leak and a render failure in the chunk stop only their own notice."""
+    worker = UserFactory(username="pl-batch")
+    cases = [_due_case(worker) for _ in range(pipeline.FACTS_BATCH // 2 + 2)]
+    for number, case in enumerate(cases):  # an amount that tells the cases apart
+        SupportOrder.objects.filter(case=case).update(amount=Decimal(f"7{number:02d}.25"))
+    pipeline.generate_due()
+    notices.gate_pending()
+    chunk = pipeline.released_chunks()[0]
+    assert len(chunk) > pipeline.FACTS_BATCH
+    leaking = Notice.objects.filter(case=cases[3], status="released").first()
+    address = protected.reveal(
+        cases[3].participants.get(role="custodial_parent").person.contact_points.get(), "value"
+    )
+    leaking.data = {"extra": f"Write to {address}"}
+    leaking.save(update_fields=["data"])
+    broken = Notice.objects.filter(case=cases[-1], status="released").first()
+    Notice.objects.filter(pk=broken.pk).update(notice_type="no_such_template")
+
+    with CaptureQueriesContext(connection) as queries:
+        counts = pipeline.dispatch_chunk(chunk)
+
+    assert counts == {"sent": len(chunk) - 2, "leak_blocked": 1, "render_failed": 1}
+    assert Notice.objects.get(pk=leaking.pk).hold_reasons == ["leak_blocked"]
+    assert not pipeline.final_path(leaking.pk).exists()
+    participant_reads = [q for q in queries if 'FROM "cases_participant"' in q["sql"]]
+    assert len(participant_reads) == math.ceil(len(chunk) / pipeline.FACTS_BATCH)
+    sent = Notice.objects.filter(pk__in=chunk, status="sent").select_related("case")
+    assert sent.count() == len(chunk) - 2
+    for notice in sent:
+        text = pipeline.final_path(notice.pk, "html").read_text()
+        number = cases.index(notice.case)
+        obligor = notice.case.participants.get(role="noncustodial_parent").person
+        assert f"$7{number:02d}.25" in text and notice.case.number in text
+        assert obligor.full_name in text
+        assert "Canary" not in text
 
 
 @pytest.mark.django_db(transaction=True)
