@@ -15,11 +15,15 @@ import logging
 from collections import Counter
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from safety.gate import GATE_ERROR, hold_unscreened
 
 log = logging.getLogger(__name__)
+
+# From this many notices the gate first refreshes the planner's statistics of
+# cases_notice (refresh_notice_statistics).
+ANALYZE_FROM = 1000
 
 
 def lock_cases_for_hold(*, person_id=None, case_ids=()) -> list[int]:
@@ -67,11 +71,30 @@ def lock_cases_for_hold(*, person_id=None, case_ids=()) -> list[int]:
         return locked
 
 
+def refresh_notice_statistics() -> None:
+    """ANALYZE cases_notice, so the gate is planned for the notices just made.
+
+    The nightly run inserts tens of thousands of pending notices and gates them
+    at once, before autovacuum has looked at the table. If its statistics were
+    last taken when no notice was pending, PostgreSQL expects one pending row
+    and plans nested loops over the holds: 70,000 fresh notices then took over
+    two minutes instead of three seconds (docs/performance.md, decision 0014).
+    ANALYZE reads a fixed sample (a fraction of a second at a million notices).
+    If it cannot run (the role may not own the table), the gate goes on."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("ANALYZE cases_notice")
+    except DatabaseError:
+        log.warning("could not analyze cases_notice before the gate; deciding anyway")
+
+
 def gate_pending(notice_ids: list[int] | None = None) -> Counter:
     """Decide every pending notice (or the given ones) in one statement. Returns
     counts by outcome (``released`` and ``held:<reason>``), aggregated in SQL.
     Fails closed: if the statement fails, those pending notices are held with
     ``gate_error``."""
+    if notice_ids is None or len(notice_ids) >= ANALYZE_FROM:
+        refresh_notice_statistics()
     params = {"hold": hold_unscreened(), "all": notice_ids is None, "ids": list(notice_ids or [])}
     try:
         with transaction.atomic(), connection.cursor() as cursor:
