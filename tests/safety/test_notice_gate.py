@@ -50,8 +50,14 @@ def test_the_gate_decides_all_pending_notices_in_one_statement(django_assert_num
         for c in (free, flagged, unscreened)
         for remedy in ("income_withholding", "passport_denial")
     ]
-    with django_assert_num_queries(3):  # savepoint, the UPDATE, release
+    # The statistics refreshed first (savepoint, ANALYZE, release: decision
+    # 0014), then the decision itself in one statement (savepoint, the UPDATE,
+    # release).
+    with django_assert_num_queries(6) as captured:
         counts = notices.gate_pending()
+    statements = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert statements[0] == "ANALYZE cases_notice"
+    assert len(statements) == 2 and "UPDATE cases_notice" in statements[1]
     assert counts == {"released": 2, "held:fvi": 2, "held:not_screened": 2}
     status = dict(Notice.objects.filter(pk__in=ids).values_list("case_id", "status").distinct())
     assert status == {free.pk: "released", flagged.pk: "held", unscreened.pk: "held"}
