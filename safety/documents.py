@@ -1,7 +1,7 @@
 """A notice's document: what it says (``render``) and whether it shows a protected
 value it must not (``leaks``), read from one snapshot of its case (``CaseFacts``).
 
-The dispatcher loads the facts of a batch of notices' cases in five statements
+The dispatcher loads the facts of a batch of notices' cases in four statements
 (``load_facts``) instead of a dozen per notice: participants with their people,
 the offices, the latest orders, the contact points and the ACP enrolments. The
 document and its leak check then read the same snapshot, so the check always
@@ -76,7 +76,7 @@ class CaseFacts:
 
 
 def load_facts(cases, people=()) -> CaseFacts:
-    """The facts of ``cases`` (Case rows, with their office loaded), in five
+    """The facts of ``cases`` (Case rows, with their office loaded), in four
     statements whatever their number. ``people``: person ids beyond the cases'
     participants whose contact points and enrolments are needed too (a
     notice's named recipient)."""
@@ -107,9 +107,14 @@ def load_facts(cases, people=()) -> CaseFacts:
     return facts
 
 
-def facts_of(case_id: int, people=()) -> CaseFacts:
-    """The facts of one case (for a single notice or check)."""
-    return load_facts(Case.objects.select_related("office").filter(pk=case_id), people)
+def facts_for(notice: Notice) -> CaseFacts:
+    """The facts one notice's document and check read (its case loaded with it)."""
+    return load_facts([notice.case], [notice.recipient_person_id])
+
+
+def facts_of(case_id: int) -> CaseFacts:
+    """The facts of one case, for a leak check asked without a notice."""
+    return load_facts(Case.objects.select_related("office").filter(pk=case_id))
 
 
 def _office_lines(office) -> list[str]:
@@ -158,7 +163,7 @@ def render(notice: Notice, facts: CaseFacts | None = None) -> tuple[str, list[st
     if template is None:
         raise ValueError(f"unknown notice type {notice.notice_type!r}")
     if facts is None:
-        facts = facts_of(notice.case_id, [notice.recipient_person_id])
+        facts = facts_for(notice)
     people = facts.people(notice.case_id)
     obligor = people.get("noncustodial_parent") or people.get("alleged_father")
     custodial = people.get("custodial_parent") or people.get("caretaker")

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from cases.models import Notice
 from safety import notices, requeue
-from safety.documents import CaseFacts, leaks, load_facts, render
+from safety.documents import CaseFacts, facts_for, leaks, load_facts, render
 from safety.gate import GATE_ERROR
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def _render_checked(notice: Notice, facts: CaseFacts | None = None) -> tuple[str
     the check reads the same facts the document was made from."""
     try:
         if facts is None:
-            facts = load_facts([notice.case], [notice.recipient_person_id])
+            facts = facts_for(notice)
         document, allowed = render(notice, facts)
     except Exception:
         log.exception("notice %s failed to render; holding it", notice.pk)
@@ -218,7 +218,7 @@ def deliver(notice_id: int, *, loaded: Loaded | None = None) -> str:
 
 
 def _load_batch(notice_ids: list[int]) -> dict[int, Loaded]:
-    """The batch's notices and one snapshot of their cases' facts, in six
+    """The batch's notices and one snapshot of their cases' facts, in five
     statements. If reading them fails (for a reason other than losing the
     connection), an empty dict: each notice is then read on its own, and one
     that cannot be is held by dispatch_chunk as any failing notice is."""
